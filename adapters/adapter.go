@@ -1,0 +1,37 @@
+// Package adapters defines the contract between the hub and a sales
+// channel's API. Each vendor lives in its own subpackage.
+package adapters
+
+import "context"
+
+// StockItem is the stock of one SKU that a channel should show.
+type StockItem struct {
+	// SKU is the hub's canonical SKU, used in logs and results.
+	SKU string
+	// ExternalID is the channel's own id of the SKU: Ozon offer_id,
+	// Wildberries chrtId (decimal digits).
+	ExternalID string
+	// Quantity is the whole number of units to show, never negative.
+	Quantity int64
+}
+
+// ItemResult is the outcome of one StockItem. Err is nil when the channel
+// confirmed the item; otherwise it wraps a retry class (see package retry).
+type ItemResult struct {
+	SKU string
+	Err error
+}
+
+// StockPusher sends stock levels to one channel account.
+//
+// PushStock sends items in as many requests as MaxBatch requires, waiting
+// on the adapter's rate limiter. It returns one result per item, in the
+// order of items, when every request got an answer; per-item failures in an
+// otherwise successful answer are reported in the results. It returns a
+// non-nil error, wrapping a retry class, only when a request failed as a
+// whole; then results holds whatever earlier requests settled.
+type StockPusher interface {
+	PushStock(ctx context.Context, items []StockItem) ([]ItemResult, error)
+	// MaxBatch is the most items the vendor accepts in one request.
+	MaxBatch() int
+}
