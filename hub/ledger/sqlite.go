@@ -1,0 +1,153 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// SQLiteConfig configures the embedded SQLite ledger.
+type SQLiteConfig struct {
+	// Path is the database file. Its directory is created if missing.
+	// Required.
+	Path string
+	// BusyTimeout is how long a writer waits for another writer's lock.
+	// Default 2 minutes, because one large package holds the write lock
+	// for the whole of its import.
+	BusyTimeout time.Duration
+}
+
+func (c *SQLiteConfig) setDefaults() {
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 2 * time.Minute
+	}
+}
+
+func (c *SQLiteConfig) validate() error {
+	if c.Path == "" {
+		return fmt.Errorf("sqlite ledger: path is empty; set store.path in the config")
+	}
+	return nil
+}
+
+// OpenSQLite opens (creating if needed) the SQLite ledger at cfg.Path and
+// brings its schema up to date.
+//
+// The database runs in WAL mode with synchronous=FULL: a committed file
+// survives a process crash and a power loss.
+func OpenSQLite(ctx context.Context, cfg SQLiteConfig) (*SQLStore, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(cfg.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite ledger: create directory %s: %w", dir, err)
+		}
+	}
+	dsn := fmt.Sprintf("file:%s?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(%d)&_txlock=immediate",
+		cfg.Path, cfg.BusyTimeout.Milliseconds())
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite ledger: open %s: %w", cfg.Path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite ledger: open %s: %w", cfg.Path, err)
+	}
+	s := &SQLStore{db: db, dialect: dialectSQLite}
+	if err := s.migrate(ctx, sqliteSchema); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqliteSchema is the SQLite schema. Versions are stored as the package's
+// generation time in Unix nanoseconds (gen) and the hub's file sequence
+// (seq); quantities and prices as decimal text, so no value is rounded.
+var sqliteSchema = []string{
+	`CREATE TABLE IF NOT EXISTS files (
+		seq INTEGER PRIMARY KEY AUTOINCREMENT,
+		file TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		generated INTEGER NOT NULL,
+		changes_only INTEGER NOT NULL,
+		catalog_id TEXT NOT NULL,
+		accepted_at INTEGER NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS products (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL,
+		article TEXT NOT NULL,
+		barcode TEXT NOT NULL,
+		catalog_id TEXT NOT NULL,
+		deleted INTEGER NOT NULL,
+		gen INTEGER NOT NULL,
+		seq INTEGER NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS offers (
+		sku TEXT PRIMARY KEY,
+		product_id TEXT NOT NULL,
+		name TEXT NOT NULL,
+		article TEXT NOT NULL,
+		barcode TEXT NOT NULL,
+		catalog_id TEXT NOT NULL,
+		deleted INTEGER NOT NULL,
+		gen INTEGER NOT NULL,
+		seq INTEGER NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS offers_catalog ON offers(catalog_id)`,
+	`CREATE INDEX IF NOT EXISTS offers_product ON offers(product_id)`,
+	`CREATE TABLE IF NOT EXISTS stock (
+		sku TEXT NOT NULL,
+		warehouse TEXT NOT NULL,
+		qty TEXT NOT NULL,
+		gen INTEGER NOT NULL,
+		seq INTEGER NOT NULL,
+		PRIMARY KEY (sku, warehouse)
+	)`,
+	`CREATE INDEX IF NOT EXISTS stock_seq ON stock(seq)`,
+	`CREATE TABLE IF NOT EXISTS prices (
+		sku TEXT NOT NULL,
+		price_type TEXT NOT NULL,
+		value TEXT NOT NULL,
+		currency TEXT NOT NULL,
+		gen INTEGER NOT NULL,
+		seq INTEGER NOT NULL,
+		PRIMARY KEY (sku, price_type)
+	)`,
+	`CREATE TABLE IF NOT EXISTS channel_state (
+		channel TEXT NOT NULL,
+		sku TEXT NOT NULL,
+		confirmed INTEGER,
+		confirmed_at INTEGER NOT NULL,
+		failed INTEGER,
+		last_error TEXT NOT NULL,
+		PRIMARY KEY (channel, sku)
+	)`,
+	`CREATE TABLE IF NOT EXISTS dead_letters (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		channel TEXT NOT NULL,
+		skus TEXT NOT NULL,
+		reason TEXT NOT NULL,
+		attempts INTEGER NOT NULL,
+		last_error TEXT NOT NULL,
+		payload TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	)`,
+}
+
+func (s *SQLStore) migrate(ctx context.Context, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("ledger: migrate schema: %w", err)
+		}
+	}
+	return nil
+}
