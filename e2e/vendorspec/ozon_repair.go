@@ -16,7 +16,7 @@ import (
 //   - one $ref points outside the document (../../components/schemas/rpcStatus.yaml),
 //     which is replaced by the local schema of the same name;
 //   - the stock item of POST /v2/products/stocks lists product_id and
-//     quant_size as required, while the method's own description says to
+//     quant_size as required, while the method's own description states to
 //     send either offer_id or product_id and that quant_size was switched
 //     off on 26 June 2025. The repaired item requires stock and
 //     warehouse_id only.
@@ -51,13 +51,17 @@ func repairOzon(raw []byte) ([]byte, error) {
 	return json.Marshal(doc)
 }
 
-// repairNode walks the JSON tree, drops boolean "required" keys and points
+// repairNode walks the JSON tree, drops boolean "required" keys of schemas and points
 // external $refs at the local component schema with the same base name
 // (or at an empty schema when there is none).
 func repairNode(node any, schemas map[string]any) {
 	switch n := node.(type) {
 	case map[string]any:
-		if _, isBool := n["required"].(bool); isBool {
+		// Parameters ("in") and request bodies ("content") take a boolean
+		// "required"; in a schema it must be a list of names.
+		_, isParameter := n["in"]
+		_, isBody := n["content"]
+		if _, isBool := n["required"].(bool); isBool && !isParameter && !isBody {
 			delete(n, "required")
 		}
 		if ref, ok := n["$ref"].(string); ok && !strings.HasPrefix(ref, "#") {

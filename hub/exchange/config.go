@@ -19,7 +19,7 @@ type Config struct {
 	// subdirectory "session-<id>". Required, for example "./var/exchange".
 	Dir string
 
-	// Zip makes init answer zip=yes, so that 1C packs its files into one
+	// Zip makes init return zip=yes, so that 1C packs its files into one
 	// zip archive. Default false (zip=no).
 	Zip bool
 
@@ -54,8 +54,9 @@ type Config struct {
 
 	// ProgressAfter is how long an import request waits for its import to
 	// finish before it returns "progress" and 1C repeats the request.
-	// Default 15 s. 1C gives up on a request after a timeout of its own, so
-	// keep every answer well below 20 s.
+	// Default 15 s, at most 20 s.
+	// NOTE: 1C's own HTTP timeout was not found in the sources checked, so
+	// the 20 s bound is this project's choice, not a measured limit.
 	ProgressAfter time.Duration
 
 	// SessionTTL is how long a session lives after its last request; then
@@ -82,7 +83,7 @@ const (
 	defaultSessionTTL    = 2 * time.Hour
 	defaultCookieName    = "obmenhub_session"
 
-	// maxProgressAfter keeps every answer below 1C's request timeout.
+	// maxProgressAfter keeps every response below 1C's request timeout.
 	maxProgressAfter = 20 * time.Second
 )
 
@@ -118,6 +119,7 @@ func (c *Config) setDefaults() {
 
 func (c *Config) validate() error {
 	var errs []error
+
 	if c.Username == "" {
 		errs = append(errs, errors.New("exchange: Username is required"))
 	}
@@ -127,6 +129,7 @@ func (c *Config) validate() error {
 	if c.Dir == "" {
 		errs = append(errs, errors.New("exchange: Dir is required"))
 	}
+
 	if c.FileLimit < 0 {
 		errs = append(errs, fmt.Errorf("exchange: FileLimit %d is negative", c.FileLimit))
 	}
@@ -148,6 +151,7 @@ func (c *Config) validate() error {
 	if c.SessionTTL < 0 {
 		errs = append(errs, fmt.Errorf("exchange: SessionTTL %v is negative", c.SessionTTL))
 	}
+
 	if !validCookieName(c.CookieName) {
 		errs = append(errs, fmt.Errorf("exchange: CookieName %q may contain only letters, digits, '_' and '-'", c.CookieName))
 	}

@@ -103,62 +103,77 @@ type fileTx struct {
 	version model.Version
 	done    bool
 
-	upProduct, upOffer, upStock, upPrice *sql.Stmt
+	products, offers *upsertBatch
+	levels           []storedLevel // reused per offer
+	prices           []storedPrice // reused per offer
 
-	stockSKU  map[string]struct{}
-	hasStock  bool
-	products  int
-	offers    int
-	priceSeen bool
+	stockSKU map[string]struct{}
+	hasStock bool
+	nProduct int
+	nOffer   int
 }
 
-// Version-guarded upserts: a row is replaced only by a strictly newer
+// Version-guarded upserts: a value is replaced only by a strictly newer
 // version, so an older or repeated file never overwrites newer state.
 const (
-	upsertProduct = `INSERT INTO products(id, name, article, barcode, catalog_id, deleted, gen, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, article = excluded.article,
+	productHead = `INSERT INTO products(id, name, article, barcode, catalog_id, deleted, gen, seq) VALUES `
+	productTail = `ON CONFLICT (id) DO UPDATE SET name = excluded.name, article = excluded.article,
 			barcode = excluded.barcode, catalog_id = excluded.catalog_id, deleted = excluded.deleted,
 			gen = excluded.gen, seq = excluded.seq
 		WHERE (excluded.gen, excluded.seq) > (products.gen, products.seq)`
-	// An offers file names the product and the SKU; a name or article it
-	// omits keeps the value that the catalogue file gave.
-	upsertOffer = `INSERT INTO offers(sku, product_id, name, article, barcode, catalog_id, deleted, gen, seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (sku) DO UPDATE SET product_id = excluded.product_id,
-			name = CASE WHEN excluded.name = '' THEN offers.name ELSE excluded.name END,
-			article = CASE WHEN excluded.article = '' THEN offers.article ELSE excluded.article END,
-			barcode = CASE WHEN excluded.barcode = '' THEN offers.barcode ELSE excluded.barcode END,
-			catalog_id = excluded.catalog_id, deleted = excluded.deleted,
-			gen = excluded.gen, seq = excluded.seq
-		WHERE (excluded.gen, excluded.seq) > (offers.gen, offers.seq)`
-	upsertStock = `INSERT INTO stock(sku, warehouse, qty, gen, seq) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (sku, warehouse) DO UPDATE SET qty = excluded.qty, gen = excluded.gen, seq = excluded.seq
-		WHERE (excluded.gen, excluded.seq) > (stock.gen, stock.seq)`
-	upsertPrice = `INSERT INTO prices(sku, price_type, value, currency, gen, seq) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (sku, price_type) DO UPDATE SET value = excluded.value, currency = excluded.currency,
-			gen = excluded.gen, seq = excluded.seq
-		WHERE (excluded.gen, excluded.seq) > (prices.gen, prices.seq)`
+	// An offer's description, stock set and price set each carry their own
+	// version. A file that gives no stock for an offer inserts stock_seq 0,
+	// which leaves the stored set alone; prices likewise. A name or article
+	// that an offers file omits keeps the value that the catalogue gave.
+	offerHead = `INSERT INTO offers(sku, product_id, name, article, barcode, catalog_id, deleted, gen, seq,
+		levels, stock_gen, stock_seq, prices, price_gen, price_seq) VALUES `
+	offerTail = `ON CONFLICT (sku) DO UPDATE SET
+			product_id = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.product_id ELSE offers.product_id END,
+			name = CASE WHEN excluded.name <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.name ELSE offers.name END,
+			article = CASE WHEN excluded.article <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.article ELSE offers.article END,
+			barcode = CASE WHEN excluded.barcode <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.barcode ELSE offers.barcode END,
+			catalog_id = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.catalog_id ELSE offers.catalog_id END,
+			deleted = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.deleted ELSE offers.deleted END,
+			levels = CASE WHEN excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq) THEN excluded.levels ELSE offers.levels END,
+			stock_gen = CASE WHEN excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq) THEN excluded.stock_gen ELSE offers.stock_gen END,
+			stock_seq = CASE WHEN excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq) THEN excluded.stock_seq ELSE offers.stock_seq END,
+			prices = CASE WHEN excluded.price_seq > 0 AND (excluded.price_gen, excluded.price_seq) > (offers.price_gen, offers.price_seq) THEN excluded.prices ELSE offers.prices END,
+			price_gen = CASE WHEN excluded.price_seq > 0 AND (excluded.price_gen, excluded.price_seq) > (offers.price_gen, offers.price_seq) THEN excluded.price_gen ELSE offers.price_gen END,
+			price_seq = CASE WHEN excluded.price_seq > 0 AND (excluded.price_gen, excluded.price_seq) > (offers.price_gen, offers.price_seq) THEN excluded.price_seq ELSE offers.price_seq END,
+			gen = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.gen ELSE offers.gen END,
+			seq = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.seq ELSE offers.seq END`
 )
+
+// noLevels is the stored stock set of a SKU without stock.
+const noLevels = "[]"
 
 func (f *fileTx) prepare() error {
 	var err error
-	prep := func(q string) *sql.Stmt {
+	batch := func(head, tail string, cols int) *upsertBatch {
 		if err != nil {
 			return nil
 		}
-		var st *sql.Stmt
-		st, err = f.tx.PrepareContext(f.ctx, f.s.rebind(q))
-		return st
+		var b *upsertBatch
+		b, err = newUpsertBatch(f.ctx, f.tx, f.s, head, tail, cols)
+		return b
 	}
-	f.upProduct = prep(upsertProduct)
-	f.upOffer = prep(upsertOffer)
-	f.upStock = prep(upsertStock)
-	f.upPrice = prep(upsertPrice)
-	if err != nil {
-		return fmt.Errorf("ledger: prepare statements: %w", err)
+	f.products = batch(productHead, productTail, 8)
+	f.offers = batch(offerHead, offerTail, 15)
+	return err
+}
+
+// flush sends every buffered row.
+func (f *fileTx) flush() error {
+	for _, b := range f.batches() {
+		if err := b.flush(f.ctx); err != nil {
+			return fmt.Errorf("ledger: write file %s: %w", f.doc.File, err)
+		}
 	}
 	return nil
+}
+
+func (f *fileTx) batches() []*upsertBatch {
+	return []*upsertBatch{f.products, f.offers}
 }
 
 func (f *fileTx) Version() model.Version { return f.version }
@@ -167,7 +182,7 @@ func (f *fileTx) Version() model.Version { return f.version }
 func (f *fileTx) Document(*model.Document) error { return nil }
 
 func (f *fileTx) Product(p *model.Product) error {
-	f.products++
+	f.nProduct++
 	barcode := ""
 	if len(p.Barcodes) > 0 {
 		barcode = p.Barcodes[0]
@@ -176,107 +191,122 @@ func (f *fileTx) Product(p *model.Product) error {
 	if catalog == "" {
 		catalog = f.doc.CatalogID
 	}
-	_, err := f.upProduct.ExecContext(f.ctx, p.ID, p.Name, p.Article, barcode, catalog, boolInt(p.Deleted),
+	err := f.products.add(f.ctx, p.ID, p.ID, p.Name, p.Article, barcode, catalog, boolInt(p.Deleted),
 		f.version.Generated.UnixNano(), f.version.Seq)
 	if err != nil {
 		return fmt.Errorf("ledger: store product %s: %w", p.ID, err)
 	}
-	if p.Deleted {
-		// A deleted product takes its SKUs off sale on every channel.
-		rows, err := f.tx.QueryContext(f.ctx, f.s.rebind(`SELECT sku FROM offers WHERE product_id = ?`), p.ID)
-		if err != nil {
+	if !p.Deleted {
+		return nil
+	}
+	// A deleted product takes its SKUs off sale on every channel.
+	if err := f.flush(); err != nil {
+		return err
+	}
+	rows, err := f.tx.QueryContext(f.ctx, f.s.rebind(`SELECT sku FROM offers WHERE product_id = ?`), p.ID)
+	if err != nil {
+		return fmt.Errorf("ledger: list offers of deleted product %s: %w", p.ID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sku string
+		if err := rows.Scan(&sku); err != nil {
 			return fmt.Errorf("ledger: list offers of deleted product %s: %w", p.ID, err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var sku string
-			if err := rows.Scan(&sku); err != nil {
-				return fmt.Errorf("ledger: list offers of deleted product %s: %w", p.ID, err)
-			}
-			f.stockSKU[sku] = struct{}{}
-		}
-		return rows.Err()
+		f.stockSKU[sku] = struct{}{}
 	}
-	return nil
+	return rows.Err()
 }
 
+// storedLevel is one element of the levels column: [warehouse, quantity].
+type storedLevel [2]string
+
+// storedPrice is one element of the prices column:
+// [price type, value, currency].
+type storedPrice [3]string
+
 func (f *fileTx) Offer(o *model.Offer) error {
-	f.offers++
+	f.nOffer++
 	gen, seq := f.version.Generated.UnixNano(), f.version.Seq
-	_, err := f.upOffer.ExecContext(f.ctx, o.SKU, o.ProductID, o.Name, o.Article, o.Barcode, f.doc.CatalogID,
-		boolInt(o.Deleted), gen, seq)
-	if err != nil {
-		return fmt.Errorf("ledger: store offer %s: %w", o.SKU, err)
+
+	// An offer's stock listing is its whole stock: a warehouse it had
+	// before and this file leaves out is gone. Per-warehouse quantities
+	// win over Количество when a file gives both.
+	levels, stockGen, stockSeq := noLevels, int64(0), int64(0)
+	if o.HasStock() {
+		f.hasStock = true
+		f.stockSKU[o.SKU] = struct{}{}
+		f.levels = f.levels[:0]
+		if len(o.Stocks) > 0 {
+			for _, st := range o.Stocks {
+				f.levels = append(f.levels, storedLevel{st.Warehouse, st.Quantity.String()})
+			}
+		} else {
+			f.levels = append(f.levels, storedLevel{model.DefaultWarehouse, o.Quantity.String()})
+		}
+		b, err := json.Marshal(f.levels)
+		if err != nil {
+			return fmt.Errorf("ledger: encode stock of %s: %w", o.SKU, err)
+		}
+		levels, stockGen, stockSeq = string(b), gen, seq
 	}
 	if o.Deleted {
 		f.stockSKU[o.SKU] = struct{}{}
 	}
-	switch {
-	case len(o.Stocks) > 0:
-		f.hasStock = true
-		f.stockSKU[o.SKU] = struct{}{}
-		for _, st := range o.Stocks {
-			if _, err := f.upStock.ExecContext(f.ctx, o.SKU, st.Warehouse, st.Quantity.String(), gen, seq); err != nil {
-				return fmt.Errorf("ledger: store stock of %s on warehouse %s: %w", o.SKU, st.Warehouse, err)
-			}
+
+	prices, priceGen, priceSeq := "[]", int64(0), int64(0)
+	if len(o.Prices) > 0 {
+		f.prices = f.prices[:0]
+		for _, p := range o.Prices {
+			f.prices = append(f.prices, storedPrice{p.PriceType, p.Value.String(), p.Currency})
 		}
-	case o.Quantity != nil:
-		f.hasStock = true
-		f.stockSKU[o.SKU] = struct{}{}
-		if _, err := f.upStock.ExecContext(f.ctx, o.SKU, model.DefaultWarehouse, o.Quantity.String(), gen, seq); err != nil {
-			return fmt.Errorf("ledger: store stock of %s: %w", o.SKU, err)
+		b, err := json.Marshal(f.prices)
+		if err != nil {
+			return fmt.Errorf("ledger: encode prices of %s: %w", o.SKU, err)
 		}
+		prices, priceGen, priceSeq = string(b), gen, seq
 	}
-	for _, p := range o.Prices {
-		if _, err := f.upPrice.ExecContext(f.ctx, o.SKU, p.PriceType, p.Value.String(), p.Currency, gen, seq); err != nil {
-			return fmt.Errorf("ledger: store price %s of %s: %w", p.PriceType, o.SKU, err)
-		}
+
+	err := f.offers.add(f.ctx, o.SKU, o.SKU, o.ProductID, o.Name, o.Article, o.Barcode, f.doc.CatalogID,
+		boolInt(o.Deleted), gen, seq, levels, stockGen, stockSeq, prices, priceGen, priceSeq)
+	if err != nil {
+		return fmt.Errorf("ledger: store offer %s: %w", o.SKU, err)
 	}
 	return nil
 }
 
-// Commit finishes the file. When the file gave stock, two rules complete
-// the picture before the commit:
-//   - an offer's stock listing is its whole stock, so a warehouse the offer
-//     had before and this file leaves out drops to 0;
-//   - a full package (СодержитТолькоИзменения=false) is the whole catalogue,
-//     so every SKU of its catalogue that it leaves out drops to 0.
+// Commit finishes the file. A full package (СодержитТолькоИзменения=false)
+// that gave stock is the whole catalogue, so every SKU of its catalogue
+// that it leaves out loses its stock.
 func (f *fileTx) Commit(ctx context.Context) (*FileResult, error) {
 	if f.done {
 		return nil, errors.New("ledger: commit of a finished file")
 	}
+	if err := f.flush(); err != nil {
+		return nil, err
+	}
 	gen, seq := f.version.Generated.UnixNano(), f.version.Seq
-	if f.hasStock {
-		zeroed, err := f.zero(ctx, `UPDATE stock SET qty = '0', gen = ?, seq = ?
-			WHERE seq <> ? AND (gen, seq) < (?, ?)
-			AND sku IN (SELECT sku FROM stock WHERE seq = ?) RETURNING sku`,
-			gen, seq, seq, gen, seq, seq)
+	if f.hasStock && !f.doc.ChangesOnly {
+		zeroed, err := f.zero(ctx, `UPDATE offers SET levels = ?, stock_gen = ?, stock_seq = ?
+			WHERE catalog_id = ? AND stock_seq <> ? AND levels <> ? AND (stock_gen, stock_seq) < (?, ?)
+			RETURNING sku`,
+			noLevels, gen, seq, f.doc.CatalogID, seq, noLevels, gen, seq)
 		if err != nil {
-			return nil, fmt.Errorf("ledger: zero warehouses missing from %s: %w", f.doc.File, err)
+			return nil, fmt.Errorf("ledger: zero SKUs missing from full package %s: %w", f.doc.File, err)
 		}
-		_ = zeroed
-		if !f.doc.ChangesOnly {
-			zeroed, err := f.zero(ctx, `UPDATE stock SET qty = '0', gen = ?, seq = ?
-				WHERE seq <> ? AND (gen, seq) < (?, ?)
-				AND sku IN (SELECT sku FROM offers WHERE catalog_id = ?) RETURNING sku`,
-				gen, seq, seq, gen, seq, f.doc.CatalogID)
-			if err != nil {
-				return nil, fmt.Errorf("ledger: zero SKUs missing from full package %s: %w", f.doc.File, err)
-			}
-			for _, sku := range zeroed {
-				f.stockSKU[sku] = struct{}{}
-			}
+		for _, sku := range zeroed {
+			f.stockSKU[sku] = struct{}{}
 		}
 	}
-	for _, st := range []*sql.Stmt{f.upProduct, f.upOffer, f.upStock, f.upPrice} {
-		st.Close()
+	for _, b := range f.batches() {
+		b.close()
 	}
 	if err := f.tx.Commit(); err != nil {
 		f.done = true
 		return nil, fmt.Errorf("ledger: commit file %s: %w", f.doc.File, err)
 	}
 	f.done = true
-	res := &FileResult{Version: f.version, Products: f.products, Offers: f.offers}
+	res := &FileResult{Version: f.version, Products: f.nProduct, Offers: f.nOffer}
 	res.StockSKUs = make([]string, 0, len(f.stockSKU))
 	for sku := range f.stockSKU {
 		res.StockSKUs = append(res.StockSKUs, sku)
@@ -306,6 +336,11 @@ func (f *fileTx) Rollback() error {
 		return nil
 	}
 	f.done = true
+	for _, b := range f.batches() {
+		if b != nil {
+			b.close()
+		}
+	}
 	return f.tx.Rollback()
 }
 
@@ -338,18 +373,21 @@ func (s *SQLStore) Stock(ctx context.Context, skus []string) (map[string]*SKUSto
 	for _, part := range chunks(skus, 1000) {
 		in, args := inArgs(part)
 		rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT o.sku, o.product_id, o.article, o.barcode,
-				o.deleted <> 0 OR COALESCE(p.deleted, 0) <> 0, COALESCE(p.article, ''), COALESCE(p.barcode, '')
+				o.deleted <> 0 OR COALESCE(p.deleted, 0) <> 0, COALESCE(p.article, ''), COALESCE(p.barcode, ''),
+				o.levels, o.stock_gen, o.stock_seq
 			FROM offers o LEFT JOIN products p ON p.id = o.product_id
 			WHERE o.sku IN (`+in+`)`), args...)
 		if err != nil {
-			return nil, fmt.Errorf("ledger: read offers: %w", err)
+			return nil, fmt.Errorf("ledger: read stock: %w", err)
 		}
 		for rows.Next() {
 			st := &SKUStock{}
-			var pArticle, pBarcode string
-			if err := rows.Scan(&st.SKU, &st.ProductID, &st.Article, &st.Barcode, &st.Deleted, &pArticle, &pBarcode); err != nil {
+			var pArticle, pBarcode, levels string
+			var gen, seq int64
+			if err := rows.Scan(&st.SKU, &st.ProductID, &st.Article, &st.Barcode, &st.Deleted, &pArticle, &pBarcode,
+				&levels, &gen, &seq); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("ledger: read offers: %w", err)
+				return nil, fmt.Errorf("ledger: read stock: %w", err)
 			}
 			if st.Article == "" {
 				st.Article = pArticle
@@ -357,54 +395,34 @@ func (s *SQLStore) Stock(ctx context.Context, skus []string) (map[string]*SKUSto
 			if st.Barcode == "" {
 				st.Barcode = pBarcode
 			}
+			if st.Levels, err = decodeLevels(levels, model.Version{Generated: time.Unix(0, gen).UTC(), Seq: seq}); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("ledger: stock of %s: %w", st.SKU, err)
+			}
 			out[st.SKU] = st
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("ledger: read offers: %w", err)
-		}
-		levels, err := s.stockLevels(ctx, in, args)
-		if err != nil {
-			return nil, err
-		}
-		for sku, ls := range levels {
-			st := out[sku]
-			if st == nil {
-				// Stock for an offer the ledger has no row for cannot be
-				// written by BeginFile; keep it visible all the same.
-				st = &SKUStock{SKU: sku}
-				out[sku] = st
-			}
-			st.Levels = ls
+			return nil, fmt.Errorf("ledger: read stock: %w", err)
 		}
 	}
 	return out, nil
 }
 
-func (s *SQLStore) stockLevels(ctx context.Context, in string, args []any) (map[string][]StockLevel, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT sku, warehouse, qty, gen, seq FROM stock
-		WHERE sku IN (`+in+`) ORDER BY sku, warehouse`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: read stock: %w", err)
+func decodeLevels(text string, v model.Version) ([]StockLevel, error) {
+	var stored []storedLevel
+	if err := json.Unmarshal([]byte(text), &stored); err != nil {
+		return nil, fmt.Errorf("decode levels %q: %w", text, err)
 	}
-	defer rows.Close()
-	out := make(map[string][]StockLevel)
-	for rows.Next() {
-		var sku, qty string
-		var l StockLevel
-		var gen int64
-		if err := rows.Scan(&sku, &l.Warehouse, &qty, &gen, &l.Version.Seq); err != nil {
-			return nil, fmt.Errorf("ledger: read stock: %w", err)
-		}
-		q, err := model.ParseDecimal(qty)
+	levels := make([]StockLevel, 0, len(stored))
+	for _, l := range stored {
+		q, err := model.ParseDecimal(l[1])
 		if err != nil {
-			return nil, fmt.Errorf("ledger: stock of %s on %s: %w", sku, l.Warehouse, err)
+			return nil, err
 		}
-		l.Quantity = q
-		l.Version.Generated = time.Unix(0, gen).UTC()
-		out[sku] = append(out[sku], l)
+		levels = append(levels, StockLevel{Warehouse: l[0], Quantity: q, Version: v})
 	}
-	return out, rows.Err()
+	return levels, nil
 }
 
 // ForEachSKU implements Store.
@@ -452,29 +470,26 @@ func (s *SQLStore) SKU(ctx context.Context, sku string) (*SKUView, error) {
 		return nil, fmt.Errorf("SKU %q: %w", sku, ErrNotFound)
 	}
 	v := &SKUView{SKUStock: *one, Prices: []PriceLevel{}}
-	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT name FROM offers WHERE sku = ?`), sku).Scan(&v.Name); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var prices string
+	var gen, seq int64
+	err = s.db.QueryRowContext(ctx, s.rebind(`SELECT name, prices, price_gen, price_seq FROM offers WHERE sku = ?`), sku).
+		Scan(&v.Name, &prices, &gen, &seq)
+	if err != nil {
 		return nil, fmt.Errorf("ledger: read offer %s: %w", sku, err)
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT price_type, value, currency, gen, seq FROM prices
-		WHERE sku = ? ORDER BY price_type`), sku)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: read prices of %s: %w", sku, err)
+	var stored []storedPrice
+	if err := json.Unmarshal([]byte(prices), &stored); err != nil {
+		return nil, fmt.Errorf("ledger: prices of %s: decode %q: %w", sku, prices, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p PriceLevel
-		var val string
-		var gen int64
-		if err := rows.Scan(&p.PriceType, &val, &p.Currency, &gen, &p.Version.Seq); err != nil {
-			return nil, fmt.Errorf("ledger: read prices of %s: %w", sku, err)
+	for _, p := range stored {
+		val, err := model.ParseDecimal(p[1])
+		if err != nil {
+			return nil, fmt.Errorf("ledger: price %s of %s: %w", p[0], sku, err)
 		}
-		if p.Value, err = model.ParseDecimal(val); err != nil {
-			return nil, fmt.Errorf("ledger: price %s of %s: %w", p.PriceType, sku, err)
-		}
-		p.Version.Generated = time.Unix(0, gen).UTC()
-		v.Prices = append(v.Prices, p)
+		v.Prices = append(v.Prices, PriceLevel{PriceType: p[0], Value: val, Currency: p[2],
+			Version: model.Version{Generated: time.Unix(0, gen).UTC(), Seq: seq}})
 	}
-	return v, rows.Err()
+	return v, nil
 }
 
 // ChannelStates implements Store.

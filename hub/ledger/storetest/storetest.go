@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"rollback stores nothing", testRollback},
 		{"full package zeroes missing", testFullPackage},
 		{"stock listing replaces warehouses", testWarehouseShape},
+		{"stock and prices kept apart", testSeparateSets},
 		{"deleted product", testDeletedProduct},
 		{"channel state round trip", testChannelState},
 		{"dead letters", testDeadLetters},
@@ -176,7 +177,7 @@ func testFullPackage(t *testing.T, s ledger.Store) {
 	res := apply(t, s, model.Document{File: "full.xml", Generated: base.Add(time.Hour), ChangesOnly: false, CatalogID: "cat1"},
 		offer("A", "w1", "6"))
 	wantLevels(t, s, "A", map[string]string{"w1": "6"})
-	wantLevels(t, s, "B", map[string]string{"w1": "0"})
+	wantLevels(t, s, "B", map[string]string{})
 	wantLevels(t, s, "X", map[string]string{"w1": "3"})
 	sort.Strings(res.StockSKUs)
 	if len(res.StockSKUs) != 2 || res.StockSKUs[1] != "B" {
@@ -189,7 +190,31 @@ func testWarehouseShape(t *testing.T, s ledger.Store) {
 	o := offer("A")
 	o.Quantity = qty("4")
 	apply(t, s, model.Document{File: "b.xml", Generated: base.Add(time.Minute), ChangesOnly: true}, o)
-	wantLevels(t, s, "A", map[string]string{"w1": "0", "w2": "0", model.DefaultWarehouse: "4"})
+	wantLevels(t, s, "A", map[string]string{model.DefaultWarehouse: "4"})
+}
+
+func testSeparateSets(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	withPrice := offer("A", "w1", "5")
+	withPrice.Prices = []model.Price{{PriceType: "retail", Value: model.MustDecimal("100")}}
+	apply(t, s, model.Document{File: "offers.xml", Generated: base, ChangesOnly: true}, withPrice)
+
+	priceOnly := offer("A")
+	priceOnly.Prices = []model.Price{{PriceType: "retail", Value: model.MustDecimal("120")}}
+	res := apply(t, s, model.Document{File: "prices.xml", Kind: model.KindPrices, Generated: base.Add(time.Minute), ChangesOnly: false}, priceOnly)
+	if len(res.StockSKUs) != 0 {
+		t.Errorf("prices file changed stock of %v, want none", res.StockSKUs)
+	}
+	apply(t, s, model.Document{File: "rests.xml", Kind: model.KindRests, Generated: base.Add(2 * time.Minute), ChangesOnly: true}, offer("A", "w1", "2"))
+
+	wantLevels(t, s, "A", map[string]string{"w1": "2"})
+	v, err := s.SKU(ctx, "A")
+	if err != nil {
+		t.Fatalf("SKU: %v", err)
+	}
+	if len(v.Prices) != 1 || v.Prices[0].Value.String() != "120" {
+		t.Errorf("prices = %+v, want retail 120 kept by the rests file", v.Prices)
+	}
 }
 
 func testDeletedProduct(t *testing.T, s ledger.Store) {

@@ -1,0 +1,31 @@
+# obmenhub: two commands set everything up on a fresh machine.
+#   make run   starts the hub on the embedded defaults (configs/demo.yaml)
+#   make test  runs all tests
+
+GO ?= go
+
+# Demo credentials for the built-in simulators and the demo 1C login.
+# They protect nothing; production secrets come from the environment.
+DEMO_ENV = OBMENHUB_EXCHANGE_PASSWORD=$${OBMENHUB_EXCHANGE_PASSWORD:-demo} \
+	OZON_API_KEY=$${OZON_API_KEY:-demo-ozon-key} \
+	WB_TOKEN=$${WB_TOKEN:-demo-wb-token}
+
+.PHONY: run test bench lint build
+
+run:
+	@mkdir -p var
+	$(DEMO_ENV) $(GO) run ./cmd/hub -config configs/demo.yaml
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+test:
+	$(GO) test -count=1 -timeout 20m ./...
+
+bench:
+	bash mapping/commerceml/bench.sh
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./hub/ingest/
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }

@@ -1,0 +1,288 @@
+// Package ozonsim is an in-process simulator of the Ozon Seller API stock
+// method (POST /v2/products/stocks) for tests and demos. It validates each
+// request against the vendor spec, authenticates it, enforces the rate
+// limit and the 30 s rule per product-warehouse pair on a configurable
+// clock, and records the final stock per (offer_id, warehouse).
+package ozonsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"obmenhub/e2e/vendorspec"
+)
+
+// Clock is the simulator's time source; retry.ManualClock and
+// retry.ScaledClock satisfy it.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Config configures a Server.
+type Config struct {
+	// ClientID and APIKey are the credentials the server accepts.
+	// Defaults "sim-client" and "sim-key".
+	ClientID string
+	APIKey   string
+	// RequestsPerMinute is the enforced rate of the stock method.
+	// Default 80, Ozon's documented limit.
+	RequestsPerMinute float64
+	// Burst is the number of requests accepted at once after an idle
+	// period. Default 2: Ozon documents no burst, and one spare request
+	// absorbs rounding between the client's limiter and this one.
+	Burst int
+	// ObserveRateOnly counts rate violations without responding with 429.
+	ObserveRateOnly bool
+	// PairInterval is the least time between two updates of one
+	// product-warehouse pair. Default 30 s, Ozon's rule.
+	PairInterval time.Duration
+	// Clock is the time source of the rate limit and the pair rule.
+	// Default the wall clock.
+	Clock Clock
+	// KnownOffers, when not nil, is the set of offer_ids that exist; any
+	// other gets the per-item error offer_id_not_found. Nil accepts all.
+	KnownOffers []string
+	// Warehouses, when not nil, is the set of warehouse ids that exist;
+	// any other gets WAREHOUSE_NOT_FOUND. Nil accepts all.
+	Warehouses []int64
+	// MaxItems is the largest number of stocks per request. Default 100.
+	MaxItems int
+	// Logger receives one line per rejected request. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.ClientID == "" {
+		c.ClientID = "sim-client"
+	}
+	if c.APIKey == "" {
+		c.APIKey = "sim-key"
+	}
+	if c.RequestsPerMinute == 0 {
+		c.RequestsPerMinute = 80
+	}
+	if c.Burst == 0 {
+		c.Burst = 2
+	}
+	if c.PairInterval == 0 {
+		c.PairInterval = 30 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.MaxItems == 0 {
+		c.MaxItems = 100
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Key identifies one product-warehouse pair.
+type Key struct {
+	OfferID     string
+	WarehouseID int64
+}
+
+// Stats are the server's counters since it started.
+type Stats struct {
+	// Requests is every request received, on any path.
+	Requests int
+	// Updated is the number of items whose stock was set.
+	Updated int
+	// TooManyRequests is the number of 429 responses sent.
+	TooManyRequests int
+	// RateViolations is the number of requests over the rate limit,
+	// whether rejected with 429 or let through (ObserveRateOnly).
+	RateViolations int
+	// PairViolations is the number of items rejected by the 30 s rule.
+	PairViolations int
+	// ValidationFailures is the number of requests the spec rejected.
+	ValidationFailures int
+	// AuthFailures is the number of requests with wrong credentials.
+	AuthFailures int
+	// InjectedFailures is the number of 500 responses sent by FailNext.
+	InjectedFailures int
+}
+
+// Server is a running simulator.
+type Server struct {
+	// URL is the base URL of the server, such as http://127.0.0.1:41234.
+	URL string
+
+	cfg        Config
+	spec       *vendorspec.Spec
+	limiter    *rate.Limiter
+	known      map[string]bool
+	warehouses map[int64]bool
+	http       *http.Server
+	listener   net.Listener
+
+	mu          sync.Mutex
+	stock       map[Key]int64
+	lastUpdate  map[Key]time.Time
+	itemErrors  map[string]string
+	failNext    int
+	delayNext   time.Duration
+	stats       Stats
+	serveErr    error
+	serveClosed chan struct{}
+}
+
+// Start listens on addr, which must be a loopback address such as
+// 127.0.0.1:8081 (port 0 picks a free port), and serves until Close.
+func Start(addr string, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	spec, err := vendorspec.Load(vendorspec.Ozon)
+	if err != nil {
+		return nil, fmt.Errorf("ozonsim: %w", err)
+	}
+	if err := requireLoopback(addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ozonsim: listen on %s: %w", addr, err)
+	}
+
+	s := &Server{
+		URL:         "http://" + ln.Addr().String(),
+		cfg:         cfg,
+		spec:        spec,
+		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
+		listener:    ln,
+		stock:       map[Key]int64{},
+		lastUpdate:  map[Key]time.Time{},
+		itemErrors:  map[string]string{},
+		serveClosed: make(chan struct{}),
+	}
+	if cfg.KnownOffers != nil {
+		s.known = map[string]bool{}
+		for _, id := range cfg.KnownOffers {
+			s.known[id] = true
+		}
+	}
+	if cfg.Warehouses != nil {
+		s.warehouses = map[int64]bool{}
+		for _, id := range cfg.Warehouses {
+			s.warehouses[id] = true
+		}
+	}
+
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.serveClosed)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.mu.Lock()
+			s.serveErr = err
+			s.mu.Unlock()
+		}
+	}()
+	return s, nil
+}
+
+// NewTest starts a server on a free loopback port and closes it when the
+// test ends.
+func NewTest(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	s, err := Start("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatalf("start ozon simulator: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close ozon simulator: %v", err)
+		}
+	})
+	return s
+}
+
+// Close stops the server and returns the error that ended serving, if any.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	<-s.serveClosed
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(err, s.serveErr)
+}
+
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("ozonsim: invalid address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("ozonsim: address %q is not on loopback; use 127.0.0.1 or [::1]", addr)
+	}
+	return nil
+}
+
+// FailNext makes the next n stock requests fail with 500 Internal error.
+func (s *Server) FailNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = n
+}
+
+// DelayNext makes the next stock request wait d of real time before it is
+// answered, to let a client time out.
+func (s *Server) DelayNext(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delayNext = d
+}
+
+// FailItem makes every later update of offerID fail with the per-item
+// error code, such as "PRICE_IS_NOT_SENT". An empty code removes it.
+func (s *Server) FailItem(offerID, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.itemErrors, offerID)
+		return
+	}
+	s.itemErrors[offerID] = code
+}
+
+// Stock returns the stock last set for offerID on warehouse.
+func (s *Server) Stock(offerID string, warehouse int64) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.stock[Key{OfferID: offerID, WarehouseID: warehouse}]
+	return v, ok
+}
+
+// Snapshot returns a copy of every stock set so far.
+func (s *Server) Snapshot() map[Key]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Key]int64, len(s.stock))
+	for k, v := range s.stock {
+		out[k] = v
+	}
+	return out
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}

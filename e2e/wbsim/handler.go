@@ -1,0 +1,213 @@
+package wbsim
+
+import (
+	"encoding/json"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// apiError is the spec's Error schema, used by 400, 403 and 404 responses.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// problem is the application/problem+json body of 401 and 429 responses.
+type problem struct {
+	Title      string `json:"title"`
+	Detail     string `json:"detail"`
+	Code       string `json:"code"`
+	RequestID  string `json:"requestId"`
+	Origin     string `json:"origin"`
+	Status     int    `json:"status"`
+	StatusText string `json:"statusText"`
+	Timestamp  string `json:"timestamp"`
+}
+
+type conflictItem struct {
+	SKU    string `json:"sku"`
+	ChrtID int64  `json:"chrtId"`
+	Amount int64  `json:"amount"`
+}
+
+type conflictEntry struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Data    []conflictItem `json:"data,omitempty"`
+}
+
+type stockItem struct {
+	ChrtID int64 `json:"chrtId"`
+	Amount int64 `json:"amount"`
+}
+
+// conflictRequestCost is the number of requests that one 409 response costs
+// against the rate limit, per the spec's limits table.
+const conflictRequestCost = 10
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /api/v3/stocks/{warehouseId}", s.handleStocks)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.count(func(st *Stats) { st.Requests++ })
+		writeJSON(w, http.StatusNotFound, "application/json", apiError{Code: "NotFound", Message: "Not found: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+func (s *Server) count(f func(*Stats)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.stats)
+}
+
+func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.stats.Requests++
+	fail := s.failNext > 0
+	if fail {
+		s.failNext--
+		s.stats.InjectedFailures++
+	}
+	delay := s.delayNext
+	s.delayNext = 0
+	s.mu.Unlock()
+
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	now := s.cfg.Clock.Now()
+	if fail {
+		writeJSON(w, http.StatusInternalServerError, "application/json", apiError{Code: "InternalServerError", Message: "Internal server error"})
+		return
+	}
+
+	if r.Header.Get("Authorization") != s.cfg.Token {
+		s.count(func(st *Stats) { st.AuthFailures++ })
+		writeJSON(w, http.StatusUnauthorized, "application/problem+json", s.problem(http.StatusUnauthorized, "unauthorized", "token problem; token is invalid", now))
+		return
+	}
+
+	if !s.admitRate(w, now) {
+		return
+	}
+
+	if err := s.spec.ValidateRequest(r); err != nil {
+		s.count(func(st *Stats) { st.ValidationFailures++ })
+		s.cfg.Logger.Warn("wbsim: request rejected by spec", slog.Any("error", err))
+		writeJSON(w, http.StatusBadRequest, "application/json", apiError{Code: "IncorrectRequestBody", Message: err.Error()})
+		return
+	}
+
+	warehouse, err := strconv.ParseInt(r.PathValue("warehouseId"), 10, 64)
+	if err != nil || (s.warehouses != nil && !s.warehouses[warehouse]) {
+		writeJSON(w, http.StatusNotFound, "application/json", apiError{Code: "NotFound", Message: "warehouse not found"})
+		return
+	}
+
+	var body struct {
+		Stocks []stockItem `json:"stocks"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		s.count(func(st *Stats) { st.ValidationFailures++ })
+		writeJSON(w, http.StatusBadRequest, "application/json", apiError{Code: "IncorrectRequestBody", Message: "Incorrect required body"})
+		return
+	}
+
+	if conflicts := s.findConflicts(body.Stocks); len(conflicts) > 0 {
+		s.mu.Lock()
+		s.stats.Conflicts++
+		s.mu.Unlock()
+		// The first request was counted by admitRate.
+		s.limiter.ReserveN(now, conflictRequestCost-1)
+		writeJSON(w, http.StatusConflict, "application/json", conflicts)
+		return
+	}
+
+	s.mu.Lock()
+	for _, item := range body.Stocks {
+		s.stock[Key{ChrtID: item.ChrtID, WarehouseID: warehouse}] = item.Amount
+		s.stats.Updated++
+	}
+	s.mu.Unlock()
+	w.Header().Set("X-Ratelimit-Remaining", strconv.Itoa(int(math.Max(0, s.limiter.TokensAt(now)))))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// admitRate takes one request from the rate limit, or answers 429 with
+// Wildberries' headers: X-Ratelimit-Retry (seconds until the next request
+// is allowed), X-Ratelimit-Limit (the burst) and X-Ratelimit-Reset
+// (seconds until the burst is full again).
+func (s *Server) admitRate(w http.ResponseWriter, now time.Time) bool {
+	if s.limiter.AllowN(now, 1) {
+		return true
+	}
+	s.count(func(st *Stats) { st.RateViolations++ })
+	if s.cfg.ObserveRateOnly {
+		return true
+	}
+	s.count(func(st *Stats) { st.TooManyRequests++ })
+
+	perToken := time.Duration(float64(time.Second) / float64(s.limiter.Limit()))
+	tokens := s.limiter.TokensAt(now)
+	retryAfter := time.Duration((1 - tokens) * float64(perToken))
+	reset := time.Duration((float64(s.limiter.Burst()) - tokens) * float64(perToken))
+
+	w.Header().Set("X-Ratelimit-Retry", strconv.Itoa(ceilSeconds(retryAfter)))
+	w.Header().Set("X-Ratelimit-Limit", strconv.Itoa(s.limiter.Burst()))
+	w.Header().Set("X-Ratelimit-Reset", strconv.Itoa(ceilSeconds(reset)))
+	writeJSON(w, http.StatusTooManyRequests, "application/problem+json", s.problem(http.StatusTooManyRequests, "too many requests", "limited by wbsim", now))
+	return false
+}
+
+// findConflicts returns the 409 entries for the request's items, grouped
+// by code, or nil when every item can be applied. Call without s.mu.
+func (s *Server) findConflicts(items []stockItem) []conflictEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var entries []conflictEntry
+	byCode := map[string]int{}
+	add := func(code, message string, item stockItem) {
+		i, ok := byCode[code]
+		if !ok {
+			i = len(entries)
+			byCode[code] = i
+			entries = append(entries, conflictEntry{Code: code, Message: message})
+		}
+		entries[i].Data = append(entries[i].Data, conflictItem{ChrtID: item.ChrtID, Amount: item.Amount})
+	}
+	for _, item := range items {
+		switch {
+		case s.itemErrors[item.ChrtID] != "":
+			add(s.itemErrors[item.ChrtID], "injected error", item)
+		case s.known != nil && !s.known[item.ChrtID]:
+			add("NotFound", "Not found", item)
+		}
+	}
+	return entries
+}
+
+func (s *Server) problem(status int, title, detail string, now time.Time) problem {
+	return problem{
+		Title: title, Detail: detail, Code: "wbsim", RequestID: strconv.FormatInt(now.UnixNano(), 16),
+		Origin: "wbsim", Status: status, StatusText: http.StatusText(status), Timestamp: now.UTC().Format(time.RFC3339),
+	}
+}
+
+func ceilSeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

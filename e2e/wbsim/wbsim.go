@@ -1,0 +1,275 @@
+// Package wbsim is an in-process simulator of the Wildberries FBS stock
+// method (PUT /api/v3/stocks/{warehouseId}) for tests and demos. It
+// validates each request against the vendor spec, authenticates it,
+// enforces the rate limit on a configurable clock, responds with 409 for
+// rejected items, and records the final stock per (chrtId, warehouse).
+package wbsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"obmenhub/e2e/vendorspec"
+)
+
+// Clock is the simulator's time source; retry.ManualClock and
+// retry.ScaledClock satisfy it.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Config configures a Server.
+type Config struct {
+	// Token is the API token the server accepts in Authorization.
+	// Default "sim-token".
+	Token string
+	// RequestsPerMinute is the enforced rate shared by the stock methods.
+	// Default 300, the spec's limit.
+	RequestsPerMinute float64
+	// Burst is the number of requests accepted at once. Default 20, the
+	// spec's burst.
+	Burst int
+	// ObserveRateOnly counts rate violations without responding with 429.
+	ObserveRateOnly bool
+	// Clock is the time source of the rate limit. Default the wall clock.
+	Clock Clock
+	// KnownChrtIDs, when not nil, is the set of chrtIds that exist; any
+	// other is rejected with a 409 NotFound entry. Nil accepts all.
+	KnownChrtIDs []int64
+	// Warehouses, when not nil, is the set of warehouse ids that exist;
+	// any other gets 404 NotFound. Nil accepts all.
+	Warehouses []int64
+	// Logger receives one line per rejected request. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Token == "" {
+		c.Token = "sim-token"
+	}
+	if c.RequestsPerMinute == 0 {
+		c.RequestsPerMinute = 300
+	}
+	if c.Burst == 0 {
+		c.Burst = 20
+	}
+	if c.Clock == nil {
+		c.Clock = systemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Key identifies one size on one warehouse.
+type Key struct {
+	ChrtID      int64
+	WarehouseID int64
+}
+
+// Stats are the server's counters since it started.
+type Stats struct {
+	// Requests is every request received, on any path.
+	Requests int
+	// Updated is the number of items whose stock was set.
+	Updated int
+	// Conflicts is the number of 409 responses sent.
+	Conflicts int
+	// TooManyRequests is the number of 429 responses sent.
+	TooManyRequests int
+	// RateViolations is the number of requests over the rate limit,
+	// whether rejected with 429 or let through (ObserveRateOnly).
+	RateViolations int
+	// ValidationFailures is the number of requests the spec rejected.
+	ValidationFailures int
+	// AuthFailures is the number of requests with a wrong token.
+	AuthFailures int
+	// InjectedFailures is the number of 500 responses sent by FailNext.
+	InjectedFailures int
+}
+
+// Server is a running simulator.
+type Server struct {
+	// URL is the base URL of the server, such as http://127.0.0.1:41234.
+	URL string
+
+	cfg        Config
+	spec       *vendorspec.Spec
+	limiter    *rate.Limiter
+	known      map[int64]bool
+	warehouses map[int64]bool
+	http       *http.Server
+	listener   net.Listener
+
+	mu          sync.Mutex
+	stock       map[Key]int64
+	itemErrors  map[int64]string
+	failNext    int
+	delayNext   time.Duration
+	stats       Stats
+	serveErr    error
+	serveClosed chan struct{}
+}
+
+// Start listens on addr, which must be a loopback address such as
+// 127.0.0.1:8081 (port 0 picks a free port), and serves until Close.
+func Start(addr string, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	spec, err := vendorspec.Load(vendorspec.Wildberries)
+	if err != nil {
+		return nil, fmt.Errorf("wbsim: %w", err)
+	}
+	if err := requireLoopback(addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("wbsim: listen on %s: %w", addr, err)
+	}
+
+	s := &Server{
+		URL:         "http://" + ln.Addr().String(),
+		cfg:         cfg,
+		spec:        spec,
+		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
+		listener:    ln,
+		stock:       map[Key]int64{},
+		itemErrors:  map[int64]string{},
+		serveClosed: make(chan struct{}),
+	}
+	if cfg.KnownChrtIDs != nil {
+		s.known = map[int64]bool{}
+		for _, id := range cfg.KnownChrtIDs {
+			s.known[id] = true
+		}
+	}
+	if cfg.Warehouses != nil {
+		s.warehouses = map[int64]bool{}
+		for _, id := range cfg.Warehouses {
+			s.warehouses[id] = true
+		}
+	}
+
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(s.serveClosed)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.mu.Lock()
+			s.serveErr = err
+			s.mu.Unlock()
+		}
+	}()
+	return s, nil
+}
+
+// NewTest starts a server on a free loopback port and closes it when the
+// test ends.
+func NewTest(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	s, err := Start("127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatalf("start wildberries simulator: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close wildberries simulator: %v", err)
+		}
+	})
+	return s
+}
+
+// Close stops the server and returns the error that ended serving, if any.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	<-s.serveClosed
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return errors.Join(err, s.serveErr)
+}
+
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("wbsim: invalid address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("wbsim: address %q is not on loopback; use 127.0.0.1 or [::1]", addr)
+	}
+	return nil
+}
+
+// FailNext makes the next n stock requests fail with 500 Internal error.
+func (s *Server) FailNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = n
+}
+
+// DelayNext makes the next stock request wait d of real time before it is
+// answered, to let a client time out.
+func (s *Server) DelayNext(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delayNext = d
+}
+
+// FailItem makes every later request that contains chrtID answer 409
+// with an entry of code for it, such as "CargoWarehouseRestrictionMGT" or
+// "StoreIsProcessing". An empty code removes it.
+func (s *Server) FailItem(chrtID int64, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if code == "" {
+		delete(s.itemErrors, chrtID)
+		return
+	}
+	s.itemErrors[chrtID] = code
+}
+
+// Stock returns the stock last set for chrtID (decimal) on warehouse.
+func (s *Server) Stock(chrtID string, warehouse int64) (int64, bool) {
+	id, err := strconv.ParseInt(chrtID, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.stock[Key{ChrtID: id, WarehouseID: warehouse}]
+	return v, ok
+}
+
+// Snapshot returns a copy of every stock set so far.
+func (s *Server) Snapshot() map[Key]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Key]int64, len(s.stock))
+	for k, v := range s.stock {
+		out[k] = v
+	}
+	return out
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}

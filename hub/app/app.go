@@ -1,0 +1,229 @@
+// Package app assembles the hub from its configuration: ledger, bus,
+// exchange endpoint, API and one worker per channel.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/gofiber/fiber/v2"
+
+	"obmenhub/hub/api"
+	"obmenhub/hub/bus"
+	"obmenhub/hub/channel"
+	"obmenhub/hub/config"
+	"obmenhub/hub/exchange"
+	"obmenhub/hub/ingest"
+	"obmenhub/hub/ledger"
+	"obmenhub/hub/model"
+	"obmenhub/mapping/commerceml"
+)
+
+// App is a running hub.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	Store    ledger.Store
+	Bus      *bus.Bus
+	Ingest   *ingest.Service
+	Exchange *exchange.Handler
+	Workers  []*channel.Worker
+
+	fiber    *fiber.App
+	router   *message.Router
+	listener net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New builds the hub from cfg. It opens the ledger and reads secrets from
+// the environment, but starts nothing; Start does.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.closeAll()
+		}
+	}()
+
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone %q: %w", cfg.Timezone, err)
+	}
+	a.Store, err = ledger.OpenSQLite(ctx, ledger.SQLiteConfig{Path: cfg.Store.Path})
+	if err != nil {
+		return nil, err
+	}
+	a.Bus = bus.NewMemory(log.With("component", "bus"))
+
+	parseOpt := commerceml.Options{Location: loc}
+	a.Ingest = &ingest.Service{
+		Store:     a.Store,
+		Publisher: a.Bus.Publisher,
+		Parse: func(r io.Reader, file string, h model.Handler) (*model.Document, error) {
+			return commerceml.Parse(r, file, parseOpt, h)
+		},
+		Log: log.With("component", "ingest"),
+	}
+
+	password, err := config.Secret("exchange.password_env", cfg.Exchange.PasswordEnv)
+	if err != nil {
+		return nil, err
+	}
+	a.Exchange, err = exchange.New(exchange.Config{
+		Username:      cfg.Exchange.Username,
+		Password:      password,
+		Dir:           cfg.Exchange.Dir,
+		Zip:           cfg.Exchange.Zip,
+		FileLimit:     cfg.Exchange.FileLimit,
+		MaxUpload:     cfg.Exchange.MaxUpload,
+		ProgressAfter: cfg.Exchange.ProgressAfter,
+	}, a.Ingest, log)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, ch := range cfg.Channels {
+		w, err := a.newWorker(ch)
+		if err != nil {
+			return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
+		}
+		a.Workers = append(a.Workers, w)
+	}
+
+	a.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, a.Bus.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("bus router: %w", err)
+	}
+	for _, w := range a.Workers {
+		w := w
+		a.router.AddConsumerHandler("stock-to-"+w.Channel(), bus.TopicStockChanged, a.Bus.Subscriber,
+			func(msg *message.Message) error {
+				ev, err := bus.DecodeStockChanged(msg)
+				if err != nil {
+					// A notice that cannot be decoded carries nothing to
+					// retry; the resync on start covers whatever it meant.
+					log.Error("drop undecodable stock event", "channel", w.Channel(), "err", err)
+					return nil
+				}
+				w.Enqueue(ev.SKUs, time.Now())
+				return nil
+			})
+	}
+
+	a.fiber = fiber.New(fiber.Config{
+		AppName:               "obmenhub",
+		BodyLimit:             int(cfg.Exchange.FileLimit) + 1<<20,
+		DisableStartupMessage: true,
+		ReadTimeout:           5 * time.Minute,
+	})
+	a.Exchange.Register(a.fiber)
+	(&api.API{Store: a.Store, Channels: a.Workers, Log: log.With("component", "api")}).Register(a.fiber)
+
+	ok = true
+	return a, nil
+}
+
+func (a *App) newWorker(ch config.ChannelConfig) (*channel.Worker, error) {
+	pusher, err := newPusher(ch, a.log)
+	if err != nil {
+		return nil, err
+	}
+	binder, err := channel.NewBinder(ch.Binding)
+	if err != nil {
+		return nil, err
+	}
+	return channel.NewWorker(channel.WorkerConfig{
+		Channel:     ch.Name,
+		Warehouses:  ch.Warehouses,
+		MaxAttempts: ch.MaxAttempts,
+	}, a.Store, pusher, binder, a.log)
+}
+
+// Start listens on cfg.Listen, starts the bus consumers and the channel
+// workers, and marks every SKU for a check so that each channel receives
+// what it still lacks.
+func (a *App) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	}
+	a.listener = ln
+	ctx, a.cancel = context.WithCancel(ctx)
+
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.router.Run(ctx); err != nil {
+			a.log.Error("bus router stopped", "err", err)
+		}
+	}()
+	<-a.router.Running()
+
+	for _, w := range a.Workers {
+		w := w
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			w.Run(ctx)
+		}()
+		if err := w.Resync(ctx); err != nil {
+			return err
+		}
+	}
+
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := a.fiber.Listener(ln); err != nil {
+			a.log.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	a.log.Info("hub started", "listen", ln.Addr().String(), "channels", len(a.Workers), "store", a.cfg.Store.Path)
+	return nil
+}
+
+// Addr returns the address the hub listens on, after Start.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Shutdown stops accepting requests, lets running imports finish until ctx
+// ends, stops the workers and closes the ledger.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	if a.fiber != nil {
+		errs = append(errs, a.fiber.ShutdownWithContext(ctx))
+	}
+	if a.Exchange != nil {
+		errs = append(errs, a.Exchange.Close(ctx))
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	errs = append(errs, a.closeAll())
+	a.log.Info("hub stopped")
+	return errors.Join(errs...)
+}
+
+func (a *App) closeAll() error {
+	var errs []error
+	if a.router != nil {
+		errs = append(errs, a.router.Close())
+	}
+	if a.Bus != nil {
+		errs = append(errs, a.Bus.Close())
+	}
+	if a.Store != nil {
+		errs = append(errs, a.Store.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,106 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+
+	"obmenhub/e2e/ozonsim"
+	"obmenhub/e2e/wbsim"
+	"obmenhub/hub/config"
+)
+
+// Demo holds the marketplace simulators that a demo config starts in the
+// hub's process.
+type Demo struct {
+	ozon *ozonsim.Server
+	wb   *wbsim.Server
+}
+
+// StartDemo starts the simulators that cfg.Demo names. Each accepts the
+// credentials of the configured channels that point at it, so the demo
+// exercises authentication as a real account does.
+func StartDemo(cfg *config.Config, log *slog.Logger) (*Demo, error) {
+	d := &Demo{}
+	if addr := cfg.Demo.OzonListen; addr != "" {
+		sc := ozonsim.Config{Logger: log.With("component", "ozon-simulator")}
+		for _, ch := range channelsAt(cfg, "ozon", addr) {
+			sc.ClientID = ch.ClientID
+			sc.APIKey = os.Getenv(ch.APIKeyEnv)
+		}
+		s, err := ozonsim.Start(addr, sc)
+		if err != nil {
+			return nil, fmt.Errorf("demo: start Ozon simulator on %s: %w", addr, err)
+		}
+		d.ozon = s
+	}
+	if addr := cfg.Demo.WildberriesListen; addr != "" {
+		sc := wbsim.Config{Logger: log.With("component", "wildberries-simulator")}
+		for _, ch := range channelsAt(cfg, "wildberries", addr) {
+			sc.Token = os.Getenv(ch.TokenEnv)
+		}
+		s, err := wbsim.Start(addr, sc)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("demo: start Wildberries simulator on %s: %w", addr, err)
+		}
+		d.wb = s
+	}
+	return d, nil
+}
+
+// channelsAt returns the channels of kind whose base_url has host addr.
+func channelsAt(cfg *config.Config, kind, addr string) []config.ChannelConfig {
+	var out []config.ChannelConfig
+	for _, ch := range cfg.Channels {
+		u, err := url.Parse(ch.BaseURL)
+		if err == nil && ch.Kind == kind && u.Host == addr {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// Running reports whether any simulator runs.
+func (d *Demo) Running() bool { return d.ozon != nil || d.wb != nil }
+
+// Close stops the simulators.
+func (d *Demo) Close() error {
+	var errs []error
+	if d.ozon != nil {
+		errs = append(errs, d.ozon.Close())
+	}
+	if d.wb != nil {
+		errs = append(errs, d.wb.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// PrintHelp writes to w how to post the sample package to the hub at addr
+// and where to see the result.
+func (d *Demo) PrintHelp(w io.Writer, addr string, cfg *config.Config) {
+	base := "http://" + addr
+	fmt.Fprintf(w, `
+obmenhub demo is running on %[1]s
+  1C exchange endpoint: %[1]s/1c/exchange   (login %[2]s, password from $%[3]s)
+  marketplace simulators: Ozon %[4]s, Wildberries %[5]s
+
+Post the sample 1C package as 1C does (in another terminal):
+  go run ./cmd/hubctl post --url %[1]s/1c/exchange --user %[2]s --password-env %[3]s \
+      configs/demo/import.xml configs/demo/offers.xml
+
+or step by step with curl:
+  curl -su %[2]s:"$%[3]s" -c var/cookies '%[1]s/1c/exchange?type=catalog&mode=checkauth'
+  curl -sb var/cookies '%[1]s/1c/exchange?type=catalog&mode=init'
+  curl -sb var/cookies --data-binary @configs/demo/offers.xml '%[1]s/1c/exchange?type=catalog&mode=file&filename=offers.xml'
+  curl -sb var/cookies '%[1]s/1c/exchange?type=catalog&mode=import&filename=offers.xml'
+
+Then see what each channel holds for a SKU:
+  curl -s %[1]s/api/v1/skus/0a1b2c3d-0001-4000-8000-000000000001
+
+Stop with Ctrl+C.
+`, base, cfg.Exchange.Username, cfg.Exchange.PasswordEnv, cfg.Demo.OzonListen, cfg.Demo.WildberriesListen)
+}

@@ -1,0 +1,45 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+
+	"obmenhub/adapters"
+	"obmenhub/adapters/ozon"
+	"obmenhub/adapters/wildberries"
+	"obmenhub/hub/config"
+)
+
+// newPusher builds the adapter of one channel, reading its secret from
+// the environment variable that the channel's config names.
+func newPusher(ch config.ChannelConfig, log *slog.Logger) (adapters.StockPusher, error) {
+	log = log.With("channel", ch.Name)
+	switch ch.Kind {
+	case "ozon":
+		key, err := config.Secret("api_key_env", ch.APIKeyEnv)
+		if err != nil {
+			return nil, err
+		}
+		return ozon.New(ozon.Config{
+			BaseURL:           ch.BaseURL,
+			ClientID:          ch.ClientID,
+			APIKey:            key,
+			WarehouseID:       ch.WarehouseID,
+			RequestsPerMinute: ch.RequestsPerMinute,
+			Logger:            log,
+		})
+	case "wildberries":
+		token, err := config.Secret("token_env", ch.TokenEnv)
+		if err != nil {
+			return nil, err
+		}
+		return wildberries.New(wildberries.Config{
+			BaseURL:           ch.BaseURL,
+			Token:             token,
+			WarehouseID:       ch.WarehouseID,
+			RequestsPerMinute: ch.RequestsPerMinute,
+			Logger:            log,
+		})
+	}
+	return nil, fmt.Errorf("unknown channel kind %q; use ozon or wildberries", ch.Kind)
+}

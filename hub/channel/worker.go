@@ -1,0 +1,362 @@
+package channel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"obmenhub/adapters"
+	"obmenhub/hub/ledger"
+	"obmenhub/retry"
+)
+
+// WorkerConfig configures the pusher of one channel.
+type WorkerConfig struct {
+	// Channel is the channel's name from the config. Required.
+	Channel string
+	// Warehouses lists the 1C warehouse ids whose sum the channel shows.
+	// Empty means every warehouse.
+	Warehouses []string
+	// MaxAttempts is how many times a retriable failure of one SKU is
+	// tried before it becomes a dead letter. Default 8. Deferrals (rate
+	// limits, an open breaker, vendor pacing rules) do not count.
+	MaxAttempts int
+	// Backoff returns the wait before attempt n+1 after n failed attempts.
+	// Default: 1 s doubling per attempt, at most 5 min.
+	Backoff func(attempt int) time.Duration
+	// BatchSize is the most SKUs one round reads and pushes. Default 5000;
+	// the adapter splits a round into vendor-sized requests.
+	BatchSize int
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+func (c *WorkerConfig) setDefaults() {
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 8
+	}
+	if c.Backoff == nil {
+		c.Backoff = func(n int) time.Duration {
+			return min(time.Second<<min(n-1, 20), 5*time.Minute)
+		}
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 5000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Worker keeps one channel in step with the ledger. Enqueue marks SKUs to
+// check; Run checks them one round at a time, so the channel receives its
+// pushes in order and never an older value after a newer one. Marks for
+// the same SKU collapse into one check that reads the latest ledger value.
+type Worker struct {
+	cfg    WorkerConfig
+	store  ledger.Store
+	pusher adapters.StockPusher
+	binder *Binder
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	due      map[string]time.Time
+	attempts map[string]int
+	wake     chan struct{}
+	rounds   int64
+	idle     chan struct{} // closed and replaced whenever nothing is due
+}
+
+// NewWorker returns a worker for one channel.
+func NewWorker(cfg WorkerConfig, store ledger.Store, pusher adapters.StockPusher, binder *Binder, log *slog.Logger) (*Worker, error) {
+	cfg.setDefaults()
+	if cfg.Channel == "" {
+		return nil, errors.New("channel worker: channel name is empty")
+	}
+	return &Worker{
+		cfg:      cfg,
+		store:    store,
+		pusher:   pusher,
+		binder:   binder,
+		log:      log.With("channel", cfg.Channel),
+		due:      make(map[string]time.Time),
+		attempts: make(map[string]int),
+		wake:     make(chan struct{}, 1),
+		idle:     make(chan struct{}),
+	}, nil
+}
+
+// Channel returns the channel's name.
+func (w *Worker) Channel() string { return w.cfg.Channel }
+
+// Warehouses returns the 1C warehouses whose sum the channel shows.
+func (w *Worker) Warehouses() []string { return w.cfg.Warehouses }
+
+// Enqueue marks skus to be checked at or after at. An earlier mark of a
+// SKU wins over a later one.
+func (w *Worker) Enqueue(skus []string, at time.Time) {
+	if len(skus) == 0 {
+		return
+	}
+	w.mu.Lock()
+	for _, sku := range skus {
+		if t, ok := w.due[sku]; !ok || at.Before(t) {
+			w.due[sku] = at
+		}
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Resync marks every SKU of the ledger to be checked now. The hub calls it
+// on start, so that whatever a crash left unsent is sent.
+func (w *Worker) Resync(ctx context.Context) error {
+	now := w.cfg.Now()
+	var page []string
+	err := w.store.ForEachSKU(ctx, func(sku string) error {
+		page = append(page, sku)
+		if len(page) == 1000 {
+			w.Enqueue(page, now)
+			page = nil
+		}
+		return nil
+	})
+	w.Enqueue(page, now)
+	if err != nil {
+		return fmt.Errorf("channel %s: resync: %w", w.cfg.Channel, err)
+	}
+	return nil
+}
+
+// Idle returns a channel that is closed once nothing is due now or
+// earlier; SKUs deferred to a later time do not count. Tests and the demo
+// wait on it.
+func (w *Worker) Idle() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.idle
+}
+
+// Pending returns the number of SKUs waiting to be checked.
+func (w *Worker) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.due)
+}
+
+// Run checks due SKUs until ctx is done.
+func (w *Worker) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		batch, next := w.take()
+		if len(batch) > 0 {
+			if err := w.round(ctx, batch); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				// The ledger failed us; check the same SKUs again shortly.
+				w.log.Error("push round failed", "skus", len(batch), "err", err)
+				w.Enqueue(batch, w.cfg.Now().Add(time.Second))
+			}
+			continue
+		}
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(w.cfg.Now()), time.Millisecond)
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// take removes and returns up to BatchSize SKUs that are due, in SKU
+// order, and the earliest time of the rest.
+func (w *Worker) take() ([]string, time.Time) {
+	now := w.cfg.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var batch []string
+	var next time.Time
+	for sku, at := range w.due {
+		if !at.After(now) {
+			batch = append(batch, sku)
+			continue
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	sort.Strings(batch)
+	if len(batch) > w.cfg.BatchSize {
+		// The rest stays due now, for the next round.
+		batch = batch[:w.cfg.BatchSize]
+		next = now
+	}
+	for _, sku := range batch {
+		delete(w.due, sku)
+	}
+	if len(batch) == 0 {
+		select {
+		case <-w.idle:
+		default:
+			close(w.idle)
+		}
+	} else {
+		select {
+		case <-w.idle:
+			w.idle = make(chan struct{})
+		default:
+		}
+	}
+	return batch, next
+}
+
+// round pushes what differs from the channel's confirmed state for skus.
+func (w *Worker) round(ctx context.Context, skus []string) error {
+	stock, err := w.store.Stock(ctx, skus)
+	if err != nil {
+		return err
+	}
+	states, err := w.store.ChannelStates(ctx, w.cfg.Channel, skus)
+	if err != nil {
+		return err
+	}
+	now := w.cfg.Now()
+	var items []adapters.StockItem
+	var save []ledger.ChannelState
+	for _, sku := range skus {
+		desired := Desired(stock[sku], w.cfg.Warehouses)
+		cs := states[sku]
+		cs.SKU = sku
+		if cs.Confirmed != nil && *cs.Confirmed == desired {
+			w.forget(sku)
+			continue
+		}
+		if cs.Failed != nil && *cs.Failed == desired {
+			// Already dead-lettered for this very value.
+			continue
+		}
+		ext := ""
+		if st := stock[sku]; st != nil {
+			ext = w.binder.Resolve(st)
+		}
+		if ext == "" {
+			w.log.Warn("SKU not bound on channel; not sent", "sku", sku, "desired", desired)
+			cs.Failed = &desired
+			cs.LastError = ErrUnbound.Error()
+			save = append(save, cs)
+			continue
+		}
+		items = append(items, adapters.StockItem{SKU: sku, ExternalID: ext, Quantity: desired})
+	}
+	if len(items) > 0 {
+		results, pushErr := w.pusher.PushStock(ctx, items)
+		save = append(save, w.settle(ctx, items, results, pushErr, states, now)...)
+	}
+	if err := w.store.SaveChannelStates(ctx, w.cfg.Channel, save); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.rounds++
+	w.mu.Unlock()
+	return nil
+}
+
+// settle turns push results into channel states, re-marks what is to be
+// tried again and dead-letters what is not.
+func (w *Worker) settle(ctx context.Context, items []adapters.StockItem, results []adapters.ItemResult,
+	pushErr error, states map[string]ledger.ChannelState, now time.Time) []ledger.ChannelState {
+	var save []ledger.ChannelState
+	confirmed := 0
+	for i, it := range items {
+		err := pushErr
+		if i < len(results) {
+			err = results[i].Err
+		}
+		cs := states[it.SKU]
+		cs.SKU = it.SKU
+		q := it.Quantity
+		switch retry.Classify(err) {
+		case retry.ClassNone:
+			confirmed++
+			cs.Confirmed, cs.ConfirmedAt, cs.Failed, cs.LastError = &q, now, nil, ""
+			w.forget(it.SKU)
+			save = append(save, cs)
+		case retry.ClassDeferred:
+			var d *retry.DeferredError
+			errors.As(err, &d)
+			w.Enqueue([]string{it.SKU}, d.Until)
+		case retry.ClassRetriable:
+			n := w.fail(it.SKU)
+			if n < w.cfg.MaxAttempts {
+				w.log.Warn("push failed; will retry", "sku", it.SKU, "attempt", n, "err", err)
+				w.Enqueue([]string{it.SKU}, now.Add(w.cfg.Backoff(n)))
+				continue
+			}
+			save = append(save, w.deadLetter(ctx, it, n, "attempts exhausted", err, cs))
+		case retry.ClassPermanent:
+			save = append(save, w.deadLetter(ctx, it, w.fail(it.SKU), "permanent failure", err, cs))
+		}
+	}
+	w.log.Info("pushed stock", "items", len(items), "confirmed", confirmed)
+	return save
+}
+
+func (w *Worker) deadLetter(ctx context.Context, it adapters.StockItem, attempts int, reason string, cause error, cs ledger.ChannelState) ledger.ChannelState {
+	payload, _ := json.Marshal(it)
+	id, err := w.store.AddDeadLetter(ctx, ledger.DeadLetter{
+		Channel:   w.cfg.Channel,
+		SKUs:      []string{it.SKU},
+		Reason:    reason,
+		Attempts:  attempts,
+		LastError: cause.Error(),
+		Payload:   string(payload),
+		CreatedAt: w.cfg.Now(),
+	})
+	if err != nil {
+		// Without the dead letter the failure must stay visible: keep the
+		// SKU due so that the next round records it again.
+		w.log.Error("store dead letter failed", "sku", it.SKU, "err", err)
+		w.Enqueue([]string{it.SKU}, w.cfg.Now().Add(time.Second))
+		return cs
+	}
+	w.log.Error("push dead-lettered", "sku", it.SKU, "dead_letter", id, "reason", reason, "attempts", attempts, "err", cause)
+	w.forget(it.SKU)
+	q := it.Quantity
+	cs.Failed = &q
+	cs.LastError = cause.Error()
+	return cs
+}
+
+func (w *Worker) fail(sku string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.attempts[sku]++
+	return w.attempts[sku]
+}
+
+func (w *Worker) forget(sku string) {
+	w.mu.Lock()
+	delete(w.attempts, sku)
+	w.mu.Unlock()
+}

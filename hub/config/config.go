@@ -1,0 +1,237 @@
+// Package config loads the hub's YAML configuration. Every key is
+// documented in configs/hub.example.yaml. Secrets never appear in the
+// file: a key ending in _env names the environment variable that holds
+// the secret.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"obmenhub/hub/channel"
+)
+
+// Config is the whole hub configuration.
+type Config struct {
+	// Listen is the HTTP address of the exchange endpoint and the API.
+	// Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+	// Timezone applies to 1C dates written without a zone. Default
+	// Europe/Moscow.
+	Timezone string          `yaml:"timezone"`
+	Store    StoreConfig     `yaml:"store"`
+	Bus      BusConfig       `yaml:"bus"`
+	Exchange ExchangeConfig  `yaml:"exchange"`
+	Channels []ChannelConfig `yaml:"channels"`
+	Demo     DemoConfig      `yaml:"demo"`
+}
+
+// StoreConfig chooses the ledger store.
+type StoreConfig struct {
+	// Driver is sqlite (default).
+	Driver string `yaml:"driver"`
+	// Path is the SQLite file. Default ./var/hub.db.
+	Path string `yaml:"path"`
+}
+
+// BusConfig chooses the event bus.
+type BusConfig struct {
+	// Driver is memory (default), the in-process Watermill GoChannel.
+	Driver string `yaml:"driver"`
+}
+
+// ExchangeConfig configures 1C's "exchange with site" endpoint.
+type ExchangeConfig struct {
+	// Username is the login 1C sends. Required.
+	Username string `yaml:"username"`
+	// PasswordEnv names the environment variable with 1C's password.
+	// Required, and the variable must be set and non-empty.
+	PasswordEnv string `yaml:"password_env"`
+	// Dir is where uploads are kept while a session lasts. Default
+	// ./var/exchange.
+	Dir string `yaml:"dir"`
+	// Zip lets 1C send zip archives. Default false.
+	Zip bool `yaml:"zip"`
+	// FileLimit is the chunk size in bytes that 1C is told to split files
+	// into. Default 100 MiB.
+	FileLimit int64 `yaml:"file_limit"`
+	// MaxUpload is the largest file in bytes accepted after all chunks.
+	// Default 2 GiB.
+	MaxUpload int64 `yaml:"max_upload"`
+	// ProgressAfter is how long an import call waits before it answers
+	// "progress". Default 15s.
+	ProgressAfter time.Duration `yaml:"progress_after"`
+}
+
+// ChannelConfig describes one sales channel account.
+type ChannelConfig struct {
+	// Name is unique among channels, used in logs, the API and the ledger.
+	Name string `yaml:"name"`
+	// Kind is the adapter: ozon or wildberries.
+	Kind string `yaml:"kind"`
+	// BaseURL is the vendor API root, such as https://api-seller.ozon.ru.
+	BaseURL string `yaml:"base_url"`
+	// Warehouses lists the 1C warehouse ids (Склад Ид) whose sum this
+	// channel shows; empty means all.
+	Warehouses []string `yaml:"warehouses"`
+	// WarehouseID is the channel's own warehouse id that stock goes to.
+	WarehouseID int64 `yaml:"warehouse_id"`
+	// ClientID is Ozon's Client-Id; not a secret.
+	ClientID string `yaml:"client_id"`
+	// APIKeyEnv names the variable with Ozon's Api-Key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// TokenEnv names the variable with the Wildberries API token.
+	TokenEnv string `yaml:"token_env"`
+	// RequestsPerMinute overrides the vendor's documented request rate;
+	// 0 keeps it (Ozon stock: 80, Wildberries stock: 300).
+	RequestsPerMinute float64 `yaml:"requests_per_minute"`
+	// Binding chooses how the channel's ids are found for SKUs.
+	Binding channel.BindingConfig `yaml:"binding"`
+	// MaxAttempts is how often a retriable failure is tried before it is
+	// dead-lettered. Default 8.
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
+// DemoConfig starts built-in marketplace simulators in the hub process,
+// for trying the hub without a marketplace account. Never set in
+// production.
+type DemoConfig struct {
+	// OzonListen starts the Ozon simulator on this loopback address.
+	OzonListen string `yaml:"ozon_listen"`
+	// WildberriesListen starts the Wildberries simulator on this address.
+	WildberriesListen string `yaml:"wildberries_listen"`
+}
+
+// Load reads and validates the config file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(b, path)
+}
+
+// Parse decodes and validates config text; name is used in errors.
+func Parse(b []byte, name string) (*Config, error) {
+	var c Config
+	if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	c.setDefaults()
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.Timezone == "" {
+		c.Timezone = "Europe/Moscow"
+	}
+	if c.Store.Driver == "" {
+		c.Store.Driver = "sqlite"
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = "./var/hub.db"
+	}
+	if c.Bus.Driver == "" {
+		c.Bus.Driver = "memory"
+	}
+	e := &c.Exchange
+	if e.Dir == "" {
+		e.Dir = "./var/exchange"
+	}
+	if e.FileLimit == 0 {
+		e.FileLimit = 100 << 20
+	}
+	if e.MaxUpload == 0 {
+		e.MaxUpload = 2 << 30
+	}
+	if e.ProgressAfter == 0 {
+		e.ProgressAfter = 15 * time.Second
+	}
+	for i := range c.Channels {
+		if c.Channels[i].MaxAttempts == 0 {
+			c.Channels[i].MaxAttempts = 8
+		}
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("timezone %q: %w", c.Timezone, err))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	if c.Store.Driver != "sqlite" {
+		errs = append(errs, fmt.Errorf("store.driver %q: only sqlite is available in this build", c.Store.Driver))
+	}
+	if c.Bus.Driver != "memory" {
+		errs = append(errs, fmt.Errorf("bus.driver %q: only memory is available in this build", c.Bus.Driver))
+	}
+	if c.Exchange.Username == "" {
+		errs = append(errs, errors.New("exchange.username is empty; set the login that 1C uses"))
+	}
+	if c.Exchange.PasswordEnv == "" {
+		errs = append(errs, errors.New("exchange.password_env is empty; name the environment variable with 1C's password"))
+	}
+	seen := map[string]bool{}
+	for i, ch := range c.Channels {
+		where := fmt.Sprintf("channels[%d] (%s)", i, ch.Name)
+		if ch.Name == "" {
+			errs = append(errs, fmt.Errorf("channels[%d]: name is empty", i))
+		} else if seen[ch.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate channel name", where))
+		}
+		seen[ch.Name] = true
+		if !strings.HasPrefix(ch.BaseURL, "http://") && !strings.HasPrefix(ch.BaseURL, "https://") {
+			errs = append(errs, fmt.Errorf("%s: base_url %q must start with http:// or https://", where, ch.BaseURL))
+		}
+		switch ch.Kind {
+		case "ozon":
+			if ch.ClientID == "" || ch.APIKeyEnv == "" {
+				errs = append(errs, fmt.Errorf("%s: ozon needs client_id and api_key_env", where))
+			}
+		case "wildberries":
+			if ch.TokenEnv == "" {
+				errs = append(errs, fmt.Errorf("%s: wildberries needs token_env", where))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s: kind %q: use ozon or wildberries", where, ch.Kind))
+		}
+		if ch.RequestsPerMinute < 0 {
+			errs = append(errs, fmt.Errorf("%s: requests_per_minute %v is negative", where, ch.RequestsPerMinute))
+		}
+		if ch.WarehouseID <= 0 {
+			errs = append(errs, fmt.Errorf("%s: warehouse_id must be the channel's positive warehouse id", where))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Secret returns the value of the environment variable env, or an error
+// naming the key and the variable when it is unset or empty.
+func Secret(key, env string) (string, error) {
+	v := os.Getenv(env)
+	if v == "" {
+		return "", fmt.Errorf("%s names environment variable %s, which is not set; export it before starting the hub", key, env)
+	}
+	return v, nil
+}
