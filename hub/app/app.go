@@ -24,12 +24,14 @@ import (
 	"obmenhub/hub/ledger"
 	"obmenhub/hub/model"
 	"obmenhub/mapping/commerceml"
+	"obmenhub/retry"
 )
 
 // App is a running hub.
 type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	clock    retry.Clock
 	Store    ledger.Store
 	Bus      *bus.Bus
 	Ingest   *ingest.Service
@@ -44,10 +46,22 @@ type App struct {
 	wg     sync.WaitGroup
 }
 
+// Options adjust how New builds the hub, for tests and benchmarks.
+type Options struct {
+	// Clock is the time source of the adapters and channel workers.
+	// Default the wall clock.
+	Clock retry.Clock
+}
+
 // New builds the hub from cfg. It opens the ledger and reads secrets from
 // the environment, but starts nothing; Start does.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log}
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Options) (*App, error) {
+	a := &App{cfg: cfg, log: log, clock: retry.SystemClock()}
+	for _, o := range opts {
+		if o.Clock != nil {
+			a.clock = o.Clock
+		}
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -115,7 +129,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 					log.Error("drop undecodable stock event", "channel", w.Channel(), "err", err)
 					return nil
 				}
-				w.Enqueue(ev.SKUs, time.Now())
+				w.Enqueue(ev.SKUs, a.clock.Now())
 				return nil
 			})
 	}
@@ -134,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 }
 
 func (a *App) newWorker(ch config.ChannelConfig) (*channel.Worker, error) {
-	pusher, err := newPusher(ch, a.log)
+	pusher, err := newPusher(ch, a.log, a.clock)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +160,7 @@ func (a *App) newWorker(ch config.ChannelConfig) (*channel.Worker, error) {
 		Channel:     ch.Name,
 		Warehouses:  ch.Warehouses,
 		MaxAttempts: ch.MaxAttempts,
+		Clock:       a.clock,
 	}, a.Store, pusher, binder, a.log)
 }
 

@@ -8,11 +8,12 @@ import (
 	"obmenhub/adapters/ozon"
 	"obmenhub/adapters/wildberries"
 	"obmenhub/hub/config"
+	"obmenhub/retry"
 )
 
 // newPusher builds the adapter of one channel, reading its secret from
 // the environment variable that the channel's config names.
-func newPusher(ch config.ChannelConfig, log *slog.Logger) (adapters.StockPusher, error) {
+func newPusher(ch config.ChannelConfig, log *slog.Logger, clock retry.Clock) (adapters.StockPusher, error) {
 	log = log.With("channel", ch.Name)
 	switch ch.Kind {
 	case "ozon":
@@ -27,6 +28,7 @@ func newPusher(ch config.ChannelConfig, log *slog.Logger) (adapters.StockPusher,
 			WarehouseID:       ch.WarehouseID,
 			RequestsPerMinute: ch.RequestsPerMinute,
 			Logger:            log,
+			Clock:             clock,
 		})
 	case "wildberries":
 		token, err := config.Secret("token_env", ch.TokenEnv)
@@ -39,6 +41,7 @@ func newPusher(ch config.ChannelConfig, log *slog.Logger) (adapters.StockPusher,
 			WarehouseID:       ch.WarehouseID,
 			RequestsPerMinute: ch.RequestsPerMinute,
 			Logger:            log,
+			Clock:             clock,
 		})
 	}
 	return nil, fmt.Errorf("unknown channel kind %q; use ozon or wildberries", ch.Kind)

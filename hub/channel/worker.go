@@ -32,8 +32,10 @@ type WorkerConfig struct {
 	// BatchSize is the most SKUs one round reads and pushes. Default 5000;
 	// the adapter splits a round into vendor-sized requests.
 	BatchSize int
-	// Now returns the current time. Default time.Now.
-	Now func() time.Time
+	// Clock is the time source for due times and waits. Default the wall
+	// clock. A scaled clock lets tests live through vendor pacing rules
+	// such as Ozon's 30 s per product-warehouse pair.
+	Clock retry.Clock
 }
 
 func (c *WorkerConfig) setDefaults() {
@@ -48,8 +50,8 @@ func (c *WorkerConfig) setDefaults() {
 	if c.BatchSize == 0 {
 		c.BatchSize = 5000
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = retry.SystemClock()
 	}
 }
 
@@ -119,7 +121,7 @@ func (w *Worker) Enqueue(skus []string, at time.Time) {
 // Resync marks every SKU of the ledger to be checked now. The hub calls it
 // on start, so that whatever a crash left unsent is sent.
 func (w *Worker) Resync(ctx context.Context) error {
-	now := w.cfg.Now()
+	now := w.cfg.Clock.Now()
 	var page []string
 	err := w.store.ForEachSKU(ctx, func(sku string) error {
 		page = append(page, sku)
@@ -154,8 +156,6 @@ func (w *Worker) Pending() int {
 
 // Run checks due SKUs until ctx is done.
 func (w *Worker) Run(ctx context.Context) error {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
 		batch, next := w.take()
 		if len(batch) > 0 {
@@ -165,34 +165,44 @@ func (w *Worker) Run(ctx context.Context) error {
 				}
 				// The ledger failed us; check the same SKUs again shortly.
 				w.log.Error("push round failed", "skus", len(batch), "err", err)
-				w.Enqueue(batch, w.cfg.Now().Add(time.Second))
+				w.Enqueue(batch, w.cfg.Clock.Now().Add(time.Second))
 			}
 			continue
 		}
 		wait := time.Hour
 		if !next.IsZero() {
-			wait = max(next.Sub(w.cfg.Now()), time.Millisecond)
+			wait = max(next.Sub(w.cfg.Clock.Now()), time.Millisecond)
 		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
+		if done := w.sleep(ctx, wait); done {
 			return nil
-		case <-w.wake:
-		case <-timer.C:
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+	}
+}
+
+// sleep waits for wait on the worker's clock, a wake-up or the end of ctx,
+// and reports whether ctx ended.
+func (w *Worker) sleep(ctx context.Context, wait time.Duration) bool {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slept := make(chan struct{})
+	go func() {
+		w.cfg.Clock.Sleep(sctx, wait)
+		close(slept)
+	}()
+	select {
+	case <-ctx.Done():
+		return true
+	case <-w.wake:
+		return false
+	case <-slept:
+		return false
 	}
 }
 
 // take removes and returns up to BatchSize SKUs that are due, in SKU
 // order, and the earliest time of the rest.
 func (w *Worker) take() ([]string, time.Time) {
-	now := w.cfg.Now()
+	now := w.cfg.Clock.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var batch []string
@@ -241,7 +251,7 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 	if err != nil {
 		return err
 	}
-	now := w.cfg.Now()
+	now := w.cfg.Clock.Now()
 	var items []adapters.StockItem
 	var save []ledger.ChannelState
 	for _, sku := range skus {
@@ -331,13 +341,13 @@ func (w *Worker) deadLetter(ctx context.Context, it adapters.StockItem, attempts
 		Attempts:  attempts,
 		LastError: cause.Error(),
 		Payload:   string(payload),
-		CreatedAt: w.cfg.Now(),
+		CreatedAt: w.cfg.Clock.Now(),
 	})
 	if err != nil {
 		// Without the dead letter the failure must stay visible: keep the
 		// SKU due so that the next round records it again.
 		w.log.Error("store dead letter failed", "sku", it.SKU, "err", err)
-		w.Enqueue([]string{it.SKU}, w.cfg.Now().Add(time.Second))
+		w.Enqueue([]string{it.SKU}, w.cfg.Clock.Now().Add(time.Second))
 		return cs
 	}
 	w.log.Error("push dead-lettered", "sku", it.SKU, "dead_letter", id, "reason", reason, "attempts", attempts, "err", cause)

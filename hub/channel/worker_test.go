@@ -86,6 +86,11 @@ type clock struct {
 }
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
+	c.Add(d)
+	return ctx.Err()
+}
+
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -95,7 +100,7 @@ func (c *clock) Add(d time.Duration) {
 func newWorker(t *testing.T, s ledger.Store, p adapters.StockPusher, clk *clock, warehouses ...string) *Worker {
 	t.Helper()
 	b, _ := NewBinder(BindingConfig{})
-	w, err := NewWorker(WorkerConfig{Channel: "ozon", Warehouses: warehouses, MaxAttempts: 3, Now: clk.Now,
+	w, err := NewWorker(WorkerConfig{Channel: "ozon", Warehouses: warehouses, MaxAttempts: 3, Clock: clk,
 		Backoff: func(int) time.Duration { return time.Minute }}, s, p, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("NewWorker: %v", err)
@@ -253,7 +258,7 @@ func TestWorkerUnboundSKU(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	p := &fakePusher{}
 	b, _ := NewBinder(BindingConfig{By: BindArticle})
-	w, _ := NewWorker(WorkerConfig{Channel: "wb", Now: clk.Now}, s, p, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, _ := NewWorker(WorkerConfig{Channel: "wb", Clock: clk}, s, p, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	putStock(t, s, clk.Now(), "A", "w1", "4")
 	w.Enqueue([]string{"A"}, clk.Now())
 	runDue(t, w)
