@@ -82,6 +82,7 @@ exchange:
   dir: %q
   zip: true
   file_limit: 65536
+  max_upload: 4194304
   progress_after: 1ms
 channels:
   - name: ozon

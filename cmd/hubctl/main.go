@@ -5,6 +5,7 @@
 //
 //	hubctl inspect [--summary] FILE...
 //	hubctl gen-offers --offers N --warehouses W -o FILE
+//	hubctl post [--url URL] [--user USER] [--password-env VAR] [--zip] FILE...
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main
