@@ -50,16 +50,26 @@ const (
 // shows all warehouses, bound through a map of every SKU in skus.
 func startHub(t *testing.T, ozonWarehouses []string, skus []string) *harness {
 	t.Helper()
-	clock := retry.NewScaledClock(timeScale)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	h := &harness{t: t, clock: clock}
-	h.ozon = ozonsim.NewTest(t, ozonsim.Config{ClientID: "e2e-client", APIKey: "e2e-ozon-key", Clock: clock, Logger: log})
-	h.wb = wbsim.NewTest(t, wbsim.Config{Token: "e2e-wb-token", Clock: clock, Logger: log})
+	h := &harness{t: t, clock: retry.NewScaledClock(timeScale)}
+	h.ozon = ozonsim.NewTest(t, ozonsim.Config{ClientID: "e2e-client", APIKey: "e2e-ozon-key", Clock: h.clock, Logger: testLog()})
+	h.wb = wbsim.NewTest(t, wbsim.Config{Token: "e2e-wb-token", Clock: h.clock, Logger: testLog()})
+	h.app = startApp(t, t.TempDir(), h.ozon.URL, h.wb.URL, h.clock, ozonWarehouses, skus)
+	h.url = "http://" + h.app.Addr() + "/1c/exchange"
+	return h
+}
 
-	dir := t.TempDir()
+func testLog() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// startApp starts a hub whose ledger and uploads live in dir. The caller
+// may shut it down early; cleanup shuts it down otherwise.
+func startApp(t *testing.T, dir, ozonURL, wbURL string, clock retry.Clock, ozonWarehouses []string, skus []string) *app.App {
+	t.Helper()
+	log := testLog()
 	mapFile := filepath.Join(dir, "wb.csv")
 	var b strings.Builder
 	b.WriteString("sku,external_id\n")
@@ -98,8 +108,8 @@ channels:
     token_env: E2E_WB_TOKEN
     warehouse_id: %d
     binding: {by: map, file: %q}
-`, filepath.Join(dir, "hub.db"), filepath.Join(dir, "exchange"), h.ozon.URL, ozonWarehouse,
-		strings.Join(ozonWarehouses, ", "), h.wb.URL, wbWarehouse, mapFile)
+`, filepath.Join(dir, "hub.db"), filepath.Join(dir, "exchange"), ozonURL, ozonWarehouse,
+		strings.Join(ozonWarehouses, ", "), wbURL, wbWarehouse, mapFile)
 	cfg, err := config.Parse([]byte(yaml), "e2e.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -116,9 +126,7 @@ channels:
 		defer cancel()
 		a.Shutdown(ctx)
 	})
-	h.app = a
-	h.url = "http://" + a.Addr() + "/1c/exchange"
-	return h
+	return a
 }
 
 func (h *harness) client() *client.Client {
@@ -305,4 +313,37 @@ func TestSKUAPI(t *testing.T) {
 			t.Errorf("SKU view lacks %s:\n%s", s, body)
 		}
 	}
+}
+
+// TestRestartSendsWhatChannelsLack imports a package while both
+// marketplaces are unreachable, stops the hub with the pushes still
+// pending, and starts a new hub on the same ledger: the new hub must send
+// everything, although the in-process bus lost every notice.
+func TestRestartSendsWhatChannelsLack(t *testing.T) {
+	files := []string{testdata.Path(t, "commerceml", "dobromyslov__offers0_1.xml")}
+	want := expectedStock(t, nil, files...)
+	skus := skusOf(want)
+	dir := t.TempDir()
+	clock := retry.NewScaledClock(timeScale)
+
+	// Nothing listens on these: every push fails and is retried later.
+	down := "http://127.0.0.1:1"
+	first := startApp(t, dir, down, down, clock, nil, skus)
+	c := &client.Client{URL: "http://" + first.Addr() + "/1c/exchange", User: "1c", Password: "e2e-pass", ProgressPause: 5 * time.Millisecond}
+	if err := c.PostFiles(context.Background(), false, files...); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := first.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+
+	ozon := ozonsim.NewTest(t, ozonsim.Config{ClientID: "e2e-client", APIKey: "e2e-ozon-key", Clock: clock, Logger: testLog()})
+	wb := wbsim.NewTest(t, wbsim.Config{Token: "e2e-wb-token", Clock: clock, Logger: testLog()})
+	h := &harness{t: t, ozon: ozon, wb: wb, clock: clock}
+	h.app = startApp(t, dir, ozon.URL, wb.URL, clock, nil, skus)
+	h.waitFor("Ozon", want, h.ozonStock)
+	h.waitFor("Wildberries", want, h.wbStock(chrtIndex(skus)))
+	h.checkClean()
 }

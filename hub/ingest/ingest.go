@@ -37,6 +37,8 @@ type Service struct {
 type Result struct {
 	Document *model.Document
 	ledger.FileResult
+	// ChangedSKUs is the number of SKUs announced on the bus.
+	ChangedSKUs int
 }
 
 // Import parses the file at path, which 1C uploaded as name, and applies it
@@ -90,14 +92,21 @@ func (s *Service) ImportReader(ctx context.Context, r io.Reader, name string, lo
 		log.Error("import failed", "err", err)
 		return nil, err
 	}
-	log.Info("file imported", "kind", doc.Kind, "seq", res.Version.Seq, "products", res.Products,
-		"offers", res.Offers, "stock_skus", len(res.StockSKUs), "took", now().Sub(start))
-	if err := bus.PublishStockChanged(s.Publisher, name, res.Version.Seq, res.StockSKUs); err != nil {
+	// The SKUs to announce are read back from the ledger page by page, so
+	// memory does not grow with the file.
+	announced := 0
+	err = s.Store.ChangedSKUs(ctx, res.Version.Seq, bus.MaxSKUsPerEvent, func(skus []string) error {
+		announced += len(skus)
+		return bus.PublishStockChanged(s.Publisher, name, res.Version.Seq, skus)
+	})
+	if err != nil {
 		// The ledger holds the change; each channel's resync on start, or
 		// the next event for these SKUs, sends it.
-		log.Error("stock event not published; channels catch up on resync", "err", err)
+		log.Error("stock events not published; channels catch up on resync", "err", err)
 	}
-	return &Result{Document: doc, FileResult: *res}, nil
+	log.Info("file imported", "kind", doc.Kind, "seq", res.Version.Seq, "products", res.Products,
+		"offers", res.Offers, "changed_skus", announced, "took", now().Sub(start))
+	return &Result{Document: doc, FileResult: *res, ChangedSKUs: announced}, nil
 }
 
 // fileHandler opens the ledger transaction when the parser emits the

@@ -50,7 +50,7 @@ func OpenSQLite(ctx context.Context, cfg SQLiteConfig) (*SQLStore, error) {
 			return nil, fmt.Errorf("sqlite ledger: create directory %s: %w", dir, err)
 		}
 	}
-	dsn := fmt.Sprintf("file:%s?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(%d)&_pragma=cache_size(-262144)&_pragma=temp_store(memory)&_txlock=immediate",
+	dsn := fmt.Sprintf("file:%s?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(%d)&_pragma=cache_size(-8192)&_pragma=temp_store(memory)&_txlock=immediate",
 		cfg.Path, cfg.BusyTimeout.Milliseconds())
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -91,6 +91,7 @@ var sqliteSchema = []string{
 		gen INTEGER NOT NULL,
 		seq INTEGER NOT NULL
 	)`,
+	`CREATE INDEX IF NOT EXISTS products_seq ON products(seq)`,
 	// One row per SKU: its stock levels and its prices are each stored as
 	// a set with the version of the file that gave them, because a file
 	// lists an offer's stock on all warehouses at once and its prices for
@@ -111,8 +112,14 @@ var sqliteSchema = []string{
 		stock_seq INTEGER NOT NULL,
 		prices TEXT NOT NULL,
 		price_gen INTEGER NOT NULL,
-		price_seq INTEGER NOT NULL
+		price_seq INTEGER NOT NULL,
+		changed_seq INTEGER NOT NULL
 	)`,
+	// changed_seq is the last file that changed what channels should show
+	// for the SKU: its stock, its deletion mark or its product's. The hub
+	// announces a file's changes by reading them back through this index,
+	// so that memory does not grow with the size of the file.
+	`CREATE INDEX IF NOT EXISTS offers_changed ON offers(changed_seq, sku)`,
 	`CREATE INDEX IF NOT EXISTS offers_catalog ON offers(catalog_id)`,
 	`CREATE INDEX IF NOT EXISTS offers_product ON offers(product_id)`,
 	`CREATE TABLE IF NOT EXISTS channel_state (

@@ -86,7 +86,6 @@ func (s *SQLStore) BeginFile(ctx context.Context, doc *model.Document, acceptedA
 		ctx:      ctx,
 		doc:      doc,
 		version:  model.Version{Generated: gen, Seq: seq},
-		stockSKU: make(map[string]struct{}),
 	}
 	if err := f.prepare(); err != nil {
 		tx.Rollback()
@@ -107,7 +106,6 @@ type fileTx struct {
 	levels           []storedLevel // reused per offer
 	prices           []storedPrice // reused per offer
 
-	stockSKU map[string]struct{}
 	hasStock bool
 	nProduct int
 	nOffer   int
@@ -126,8 +124,12 @@ const (
 	// which leaves the stored set alone; prices likewise. A name or article
 	// that an offers file omits keeps the value that the catalogue gave.
 	offerHead = `INSERT INTO offers(sku, product_id, name, article, barcode, catalog_id, deleted, gen, seq,
-		levels, stock_gen, stock_seq, prices, price_gen, price_seq) VALUES `
+		levels, stock_gen, stock_seq, prices, price_gen, price_seq, changed_seq) VALUES `
 	offerTail = `ON CONFLICT (sku) DO UPDATE SET
+			changed_seq = CASE WHEN
+				(excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq))
+				OR (excluded.deleted <> offers.deleted AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq))
+				THEN excluded.seq ELSE offers.changed_seq END,
 			product_id = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.product_id ELSE offers.product_id END,
 			name = CASE WHEN excluded.name <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.name ELSE offers.name END,
 			article = CASE WHEN excluded.article <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.article ELSE offers.article END,
@@ -158,7 +160,7 @@ func (f *fileTx) prepare() error {
 		return b
 	}
 	f.products = batch(productHead, productTail, 8)
-	f.offers = batch(offerHead, offerTail, 15)
+	f.offers = batch(offerHead, offerTail, 16)
 	return err
 }
 
@@ -196,26 +198,7 @@ func (f *fileTx) Product(p *model.Product) error {
 	if err != nil {
 		return fmt.Errorf("ledger: store product %s: %w", p.ID, err)
 	}
-	if !p.Deleted {
-		return nil
-	}
-	// A deleted product takes its SKUs off sale on every channel.
-	if err := f.flush(); err != nil {
-		return err
-	}
-	rows, err := f.tx.QueryContext(f.ctx, f.s.rebind(`SELECT sku FROM offers WHERE product_id = ?`), p.ID)
-	if err != nil {
-		return fmt.Errorf("ledger: list offers of deleted product %s: %w", p.ID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var sku string
-		if err := rows.Scan(&sku); err != nil {
-			return fmt.Errorf("ledger: list offers of deleted product %s: %w", p.ID, err)
-		}
-		f.stockSKU[sku] = struct{}{}
-	}
-	return rows.Err()
+	return nil
 }
 
 // storedLevel is one element of the levels column: [warehouse, quantity].
@@ -235,7 +218,6 @@ func (f *fileTx) Offer(o *model.Offer) error {
 	levels, stockGen, stockSeq := noLevels, int64(0), int64(0)
 	if o.HasStock() {
 		f.hasStock = true
-		f.stockSKU[o.SKU] = struct{}{}
 		f.levels = f.levels[:0]
 		if len(o.Stocks) > 0 {
 			for _, st := range o.Stocks {
@@ -250,8 +232,9 @@ func (f *fileTx) Offer(o *model.Offer) error {
 		}
 		levels, stockGen, stockSeq = string(b), gen, seq
 	}
-	if o.Deleted {
-		f.stockSKU[o.SKU] = struct{}{}
+	changed := int64(0)
+	if o.HasStock() || o.Deleted {
+		changed = seq
 	}
 
 	prices, priceGen, priceSeq := "[]", int64(0), int64(0)
@@ -268,7 +251,7 @@ func (f *fileTx) Offer(o *model.Offer) error {
 	}
 
 	err := f.offers.add(f.ctx, o.SKU, o.SKU, o.ProductID, o.Name, o.Article, o.Barcode, f.doc.CatalogID,
-		boolInt(o.Deleted), gen, seq, levels, stockGen, stockSeq, prices, priceGen, priceSeq)
+		boolInt(o.Deleted), gen, seq, levels, stockGen, stockSeq, prices, priceGen, priceSeq, changed)
 	if err != nil {
 		return fmt.Errorf("ledger: store offer %s: %w", o.SKU, err)
 	}
@@ -277,7 +260,9 @@ func (f *fileTx) Offer(o *model.Offer) error {
 
 // Commit finishes the file. A full package (СодержитТолькоИзменения=false)
 // that gave stock is the whole catalogue, so every SKU of its catalogue
-// that it leaves out loses its stock.
+// that it leaves out loses its stock. The SKUs of every product the file
+// listed are marked changed, because a product's deletion mark, set or
+// cleared, decides whether its SKUs are on sale.
 func (f *fileTx) Commit(ctx context.Context) (*FileResult, error) {
 	if f.done {
 		return nil, errors.New("ledger: commit of a finished file")
@@ -287,15 +272,18 @@ func (f *fileTx) Commit(ctx context.Context) (*FileResult, error) {
 	}
 	gen, seq := f.version.Generated.UnixNano(), f.version.Seq
 	if f.hasStock && !f.doc.ChangesOnly {
-		zeroed, err := f.zero(ctx, `UPDATE offers SET levels = ?, stock_gen = ?, stock_seq = ?
-			WHERE catalog_id = ? AND stock_seq <> ? AND levels <> ? AND (stock_gen, stock_seq) < (?, ?)
-			RETURNING sku`,
-			noLevels, gen, seq, f.doc.CatalogID, seq, noLevels, gen, seq)
+		_, err := f.tx.ExecContext(ctx, f.s.rebind(`UPDATE offers SET levels = ?, stock_gen = ?, stock_seq = ?, changed_seq = ?
+			WHERE catalog_id = ? AND stock_seq <> ? AND levels <> ? AND (stock_gen, stock_seq) < (?, ?)`),
+			noLevels, gen, seq, seq, f.doc.CatalogID, seq, noLevels, gen, seq)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: zero SKUs missing from full package %s: %w", f.doc.File, err)
 		}
-		for _, sku := range zeroed {
-			f.stockSKU[sku] = struct{}{}
+	}
+	if f.nProduct > 0 {
+		_, err := f.tx.ExecContext(ctx, f.s.rebind(`UPDATE offers SET changed_seq = ?
+			WHERE product_id IN (SELECT id FROM products WHERE seq = ?)`), seq, seq)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: mark SKUs of products in %s: %w", f.doc.File, err)
 		}
 	}
 	for _, b := range f.batches() {
@@ -306,29 +294,41 @@ func (f *fileTx) Commit(ctx context.Context) (*FileResult, error) {
 		return nil, fmt.Errorf("ledger: commit file %s: %w", f.doc.File, err)
 	}
 	f.done = true
-	res := &FileResult{Version: f.version, Products: f.nProduct, Offers: f.nOffer}
-	res.StockSKUs = make([]string, 0, len(f.stockSKU))
-	for sku := range f.stockSKU {
-		res.StockSKUs = append(res.StockSKUs, sku)
-	}
-	return res, nil
+	return &FileResult{Version: f.version, Products: f.nProduct, Offers: f.nOffer}, nil
 }
 
-func (f *fileTx) zero(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := f.tx.QueryContext(ctx, f.s.rebind(q), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var skus []string
-	for rows.Next() {
-		var sku string
-		if err := rows.Scan(&sku); err != nil {
-			return nil, err
+// ChangedSKUs implements Store.
+func (s *SQLStore) ChangedSKUs(ctx context.Context, seq int64, pageSize int, fn func(skus []string) error) error {
+	after := ""
+	for {
+		rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT sku FROM offers WHERE changed_seq = ? AND sku > ?
+			ORDER BY sku LIMIT ?`), seq, after, pageSize)
+		if err != nil {
+			return fmt.Errorf("ledger: list SKUs changed by file %d: %w", seq, err)
 		}
-		skus = append(skus, sku)
+		page := make([]string, 0, pageSize)
+		for rows.Next() {
+			var sku string
+			if err := rows.Scan(&sku); err != nil {
+				rows.Close()
+				return fmt.Errorf("ledger: list SKUs changed by file %d: %w", seq, err)
+			}
+			page = append(page, sku)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("ledger: list SKUs changed by file %d: %w", seq, err)
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1]
 	}
-	return skus, rows.Err()
 }
 
 func (f *fileTx) Rollback() error {

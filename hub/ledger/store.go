@@ -24,6 +24,12 @@ type Store interface {
 	// ledger exactly as it was.
 	BeginFile(ctx context.Context, doc *model.Document, acceptedAt time.Time) (FileTx, error)
 
+	// ChangedSKUs calls fn with pages of at most pageSize SKUs, in SKU
+	// order, whose channel numbers the committed file seq may have changed:
+	// their stock or deletion mark, or their product's, including SKUs a
+	// full package set to no stock.
+	ChangedSKUs(ctx context.Context, seq int64, pageSize int, fn func(skus []string) error) error
+
 	// Stock returns the stock of each given SKU that the ledger knows.
 	Stock(ctx context.Context, skus []string) (map[string]*SKUStock, error)
 	// ForEachSKU calls fn for every SKU in the ledger, in SKU order.
@@ -61,9 +67,6 @@ type FileTx interface {
 // FileResult reports what one committed file changed.
 type FileResult struct {
 	Version model.Version
-	// StockSKUs lists the SKUs whose stock or deletion mark the file set,
-	// including those a full package set to 0, in no particular order.
-	StockSKUs []string
 	Products  int
 	Offers    int
 }

@@ -27,6 +27,7 @@ done
 
 go build -o "$dir/hubctl" ./cmd/hubctl
 go build -o "$dir/cmlbench" ./mapping/commerceml/bench
+go build -o "$dir/ingestbench" ./hub/ingest/ingestbench
 
 # measure FILE CMD... prints "seconds max_rss_kib" of the fastest of $runs runs.
 measure() {
@@ -53,12 +54,13 @@ for n in $offers_list; do
 	bytes=$(stat -c %s "$file")
 	mb=$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1e6}')
 	read -r base_s base_k < <(measure xmllint --stream --noout "$file")
-	for impl in xmllint hubctl commerceml encoding-xml; do
+	for impl in xmllint hubctl commerceml encoding-xml ingest; do
 		case $impl in
 		xmllint) s=$base_s k=$base_k label="xmllint --stream --noout" ;;
 		hubctl) read -r s k < <(measure "$dir/hubctl" inspect --summary "$file"); label="hubctl inspect --summary" ;;
 		commerceml) read -r s k < <(measure "$dir/cmlbench" -impl commerceml "$file"); label="commerceml.Parse" ;;
 		encoding-xml) read -r s k < <(measure "$dir/cmlbench" -impl encoding-xml "$file"); label="encoding/xml Token loop" ;;
+		ingest) read -r s k < <(measure "$dir/ingestbench" -db "$dir/ingest.db" "$file"); label="full ingest into SQLite ledger" ;;
 		esac
 		awk -v f="$n offers, $mb MB" -v l="$label" -v s="$s" -v b="$bytes" -v base="$base_s" -v k="$k" \
 			'BEGIN{printf "| %s | %s | %.2f | %.0f | %.2f | %.0f |\n", f, l, s, b/1e6/s, s/base, k/1024}'

@@ -78,6 +78,26 @@ func apply(t *testing.T, s ledger.Store, doc model.Document, offers ...*model.Of
 	return res
 }
 
+// changed returns the SKUs that the committed file res changed, sorted.
+func changed(t *testing.T, s ledger.Store, res *ledger.FileResult) []string {
+	t.Helper()
+	var out []string
+	err := s.ChangedSKUs(context.Background(), res.Version.Seq, 2, func(skus []string) error {
+		if len(skus) > 2 {
+			t.Errorf("page of %d SKUs, want at most 2", len(skus))
+		}
+		out = append(out, skus...)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ChangedSKUs: %v", err)
+	}
+	if !sort.StringsAreSorted(out) {
+		t.Errorf("ChangedSKUs order %v, want sorted", out)
+	}
+	return out
+}
+
 // levels returns warehouse → quantity text for sku.
 func levels(t *testing.T, s ledger.Store, sku string) map[string]string {
 	t.Helper()
@@ -114,9 +134,8 @@ func testApply(t *testing.T, s ledger.Store) {
 	q.Prices = []model.Price{{PriceType: "retail", Value: model.MustDecimal("199.90"), Currency: "RUB"}}
 	res := apply(t, s, model.Document{File: "offers.xml", Generated: base, ChangesOnly: true},
 		offer("A", "w1", "3", "w2", "4"), q)
-	sort.Strings(res.StockSKUs)
-	if len(res.StockSKUs) != 2 || res.StockSKUs[0] != "A" || res.StockSKUs[1] != "B" {
-		t.Errorf("StockSKUs = %v, want [A B]", res.StockSKUs)
+	if got := changed(t, s, res); len(got) != 2 || got[0] != "A" || got[1] != "B" {
+		t.Errorf("changed SKUs = %v, want [A B]", got)
 	}
 	if res.Version.Seq <= 0 {
 		t.Errorf("Version.Seq = %d, want > 0", res.Version.Seq)
@@ -141,8 +160,11 @@ func testApply(t *testing.T, s ledger.Store) {
 
 func testOlderFile(t *testing.T, s ledger.Store) {
 	apply(t, s, model.Document{File: "new.xml", Generated: base.Add(time.Hour), ChangesOnly: true}, offer("A", "w1", "10"))
-	apply(t, s, model.Document{File: "old.xml", Generated: base, ChangesOnly: true}, offer("A", "w1", "99"))
+	res := apply(t, s, model.Document{File: "old.xml", Generated: base, ChangesOnly: true}, offer("A", "w1", "99"))
 	wantLevels(t, s, "A", map[string]string{"w1": "10"})
+	if got := changed(t, s, res); len(got) != 0 {
+		t.Errorf("older file announced %v, want nothing", got)
+	}
 
 	// Same ДатаФормирования: the later file (greater sequence) wins.
 	apply(t, s, model.Document{File: "again.xml", Generated: base.Add(time.Hour), ChangesOnly: true}, offer("A", "w1", "11"))
@@ -179,9 +201,8 @@ func testFullPackage(t *testing.T, s ledger.Store) {
 	wantLevels(t, s, "A", map[string]string{"w1": "6"})
 	wantLevels(t, s, "B", map[string]string{})
 	wantLevels(t, s, "X", map[string]string{"w1": "3"})
-	sort.Strings(res.StockSKUs)
-	if len(res.StockSKUs) != 2 || res.StockSKUs[1] != "B" {
-		t.Errorf("StockSKUs = %v, want [A B]", res.StockSKUs)
+	if got := changed(t, s, res); len(got) != 2 || got[0] != "A" || got[1] != "B" {
+		t.Errorf("changed SKUs = %v, want [A B]", got)
 	}
 }
 
@@ -202,8 +223,8 @@ func testSeparateSets(t *testing.T, s ledger.Store) {
 	priceOnly := offer("A")
 	priceOnly.Prices = []model.Price{{PriceType: "retail", Value: model.MustDecimal("120")}}
 	res := apply(t, s, model.Document{File: "prices.xml", Kind: model.KindPrices, Generated: base.Add(time.Minute), ChangesOnly: false}, priceOnly)
-	if len(res.StockSKUs) != 0 {
-		t.Errorf("prices file changed stock of %v, want none", res.StockSKUs)
+	if got := changed(t, s, res); len(got) != 0 {
+		t.Errorf("prices file changed stock of %v, want none", got)
 	}
 	apply(t, s, model.Document{File: "rests.xml", Kind: model.KindRests, Generated: base.Add(2 * time.Minute), ChangesOnly: true}, offer("A", "w1", "2"))
 
@@ -231,8 +252,8 @@ func testDeletedProduct(t *testing.T, s ledger.Store) {
 	if err != nil {
 		t.Fatalf("Commit: %v", err)
 	}
-	if len(res.StockSKUs) != 1 || res.StockSKUs[0] != "P#1" {
-		t.Errorf("StockSKUs = %v, want [P#1]", res.StockSKUs)
+	if got := changed(t, s, res); len(got) != 1 || got[0] != "P#1" {
+		t.Errorf("changed SKUs = %v, want [P#1]", got)
 	}
 	st, err := s.Stock(ctx, []string{"P#1"})
 	if err != nil {
