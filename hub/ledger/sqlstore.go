@@ -81,11 +81,11 @@ func (s *SQLStore) BeginFile(ctx context.Context, doc *model.Document, acceptedA
 		return nil, fmt.Errorf("ledger: record file %s: %w", doc.File, err)
 	}
 	f := &fileTx{
-		s:        s,
-		tx:       tx,
-		ctx:      ctx,
-		doc:      doc,
-		version:  model.Version{Generated: gen, Seq: seq},
+		s:       s,
+		tx:      tx,
+		ctx:     ctx,
+		doc:     doc,
+		version: model.Version{Generated: gen, Seq: seq},
 	}
 	if err := f.prepare(); err != nil {
 		tx.Rollback()

@@ -66,9 +66,9 @@ type FileTx interface {
 
 // FileResult reports what one committed file changed.
 type FileResult struct {
-	Version model.Version
-	Products  int
-	Offers    int
+	Version  model.Version
+	Products int
+	Offers   int
 }
 
 // SKUStock is the stock of one SKU.
