@@ -6,14 +6,14 @@
 # Run from anywhere inside the repository:
 #   bash mapping/commerceml/bench.sh
 # Needs xmllint (Debian package libxml2-utils) and GNU time (package time).
-# Environment: BENCH_OFFERS (default "40000 160000"; 160,000 offers with
-# 5 warehouses make about 250 MB), BENCH_RUNS (default 3, best time wins),
+# Environment: BENCH_OFFERS (default "40000 200000"; 200,000 offers with
+# 5 warehouses make about 311 MB), BENCH_RUNS (default 3, best time wins),
 # BENCH_DIR (default ./var/bench under the repository root).
 set -euo pipefail
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 cd "$root"
-offers_list=${BENCH_OFFERS:-"40000 160000"}
+offers_list=${BENCH_OFFERS:-"40000 200000"}
 runs=${BENCH_RUNS:-3}
 dir=${BENCH_DIR:-$root/var/bench}
 mkdir -p "$dir"
