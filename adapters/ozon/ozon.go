@@ -66,6 +66,16 @@ type Config struct {
 	Logger *slog.Logger
 	// Transport replaces the default HTTP transport, for tests.
 	Transport http.RoundTripper
+	// UserAgent is sent as the User-Agent header, naming the hub instance
+	// in the vendor's logs. Default resty's own.
+	UserAgent string
+}
+
+func withUserAgent(h map[string]string, ua string) map[string]string {
+	if ua != "" {
+		h["User-Agent"] = ua
+	}
+	return h
 }
 
 // Adapter implements adapters.StockPusher for Ozon. ExternalID is the
@@ -125,7 +135,7 @@ func New(cfg Config) (*Adapter, error) {
 		Breaker:       cfg.Breaker,
 		Clock:         cfg.Clock,
 		Logger:        cfg.Logger,
-		Headers:       map[string]string{"Client-Id": cfg.ClientID, "Api-Key": cfg.APIKey},
+		Headers:       withUserAgent(map[string]string{"Client-Id": cfg.ClientID, "Api-Key": cfg.APIKey}, cfg.UserAgent),
 		Transport:     cfg.Transport,
 	})
 	if err != nil {

@@ -60,6 +60,16 @@ type Config struct {
 	Logger *slog.Logger
 	// Transport replaces the default HTTP transport, for tests.
 	Transport http.RoundTripper
+	// UserAgent is sent as the User-Agent header, naming the hub instance
+	// in the vendor's logs. Default resty's own.
+	UserAgent string
+}
+
+func withUserAgent(h map[string]string, ua string) map[string]string {
+	if ua != "" {
+		h["User-Agent"] = ua
+	}
+	return h
 }
 
 // Adapter implements adapters.StockPusher for Wildberries. ExternalID is
@@ -107,7 +117,7 @@ func New(cfg Config) (*Adapter, error) {
 		Breaker:       cfg.Breaker,
 		Clock:         cfg.Clock,
 		Logger:        cfg.Logger,
-		Headers:       map[string]string{"Authorization": cfg.Token},
+		Headers:       withUserAgent(map[string]string{"Authorization": cfg.Token}, cfg.UserAgent),
 		Transport:     cfg.Transport,
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"obmenhub/hub/app"
 	"obmenhub/hub/config"
+	"obmenhub/retry"
 )
 
 func main() {
@@ -42,13 +43,19 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	demo, err := app.StartDemo(cfg, log)
+	var opts app.Options
+	if cfg.Demo.TimeScale > 1 {
+		opts.Clock = retry.NewScaledClock(cfg.Demo.TimeScale)
+		log.Warn("hub clock runs faster than real time; use only against simulators", "time_scale", cfg.Demo.TimeScale)
+	}
+
+	demo, err := app.StartDemo(cfg, log, opts.Clock)
 	if err != nil {
 		return err
 	}
 	defer demo.Close()
 
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, log, opts)
 	if err != nil {
 		return err
 	}

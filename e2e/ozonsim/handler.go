@@ -124,14 +124,14 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 	results := make([]itemResult, len(body.Stocks))
 	s.mu.Lock()
 	for i, item := range body.Stocks {
-		results[i] = s.applyItem(item, now)
+		results[i] = s.applyItem(item, now, r.UserAgent())
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"result": results})
 }
 
 // applyItem updates one pair or explains why not. Call with s.mu held.
-func (s *Server) applyItem(item stockItem, now time.Time) itemResult {
+func (s *Server) applyItem(item stockItem, now time.Time, agent string) itemResult {
 	res := itemResult{WarehouseID: item.WarehouseID, ProductID: item.ProductID, OfferID: item.OfferID, Errors: []itemError{}}
 	key := Key{OfferID: item.OfferID, WarehouseID: item.WarehouseID}
 
@@ -159,6 +159,7 @@ func (s *Server) applyItem(item stockItem, now time.Time) itemResult {
 
 	s.lastUpdate[key] = now
 	s.stock[key] = item.Stock
+	s.history[key] = append(s.history[key], Update{Value: item.Stock, Agent: agent, At: now})
 	s.stats.Updated++
 	res.Updated = true
 	return res

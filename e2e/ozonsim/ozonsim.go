@@ -131,6 +131,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	stock       map[Key]int64
+	history     map[Key][]Update
 	lastUpdate  map[Key]time.Time
 	itemErrors  map[string]string
 	failNext    int
@@ -163,6 +164,7 @@ func Start(addr string, cfg Config) (*Server, error) {
 		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
 		listener:    ln,
 		stock:       map[Key]int64{},
+		history:     map[Key][]Update{},
 		lastUpdate:  map[Key]time.Time{},
 		itemErrors:  map[string]string{},
 		serveClosed: make(chan struct{}),
@@ -285,4 +287,30 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stats
+}
+
+// Update is one accepted stock value of a key, in arrival order.
+type Update struct {
+	Value int64
+	// Agent is the request's User-Agent, which names the hub instance.
+	Agent string
+	At    time.Time
+}
+
+// History returns every value accepted for key, oldest first.
+func (s *Server) History(key Key) []Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Update(nil), s.history[key]...)
+}
+
+// Histories returns the history of every key.
+func (s *Server) Histories() map[Key][]Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Key][]Update, len(s.history))
+	for k, h := range s.history {
+		out[k] = append([]Update(nil), h...)
+	}
+	return out
 }

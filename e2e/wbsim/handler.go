@@ -134,7 +134,9 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	for _, item := range body.Stocks {
-		s.stock[Key{ChrtID: item.ChrtID, WarehouseID: warehouse}] = item.Amount
+		key := Key{ChrtID: item.ChrtID, WarehouseID: warehouse}
+		s.stock[key] = item.Amount
+		s.history[key] = append(s.history[key], Update{Value: item.Amount, Agent: r.UserAgent(), At: now})
 		s.stats.Updated++
 	}
 	s.mu.Unlock()

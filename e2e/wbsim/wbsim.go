@@ -115,6 +115,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	stock       map[Key]int64
+	history     map[Key][]Update
 	itemErrors  map[int64]string
 	failNext    int
 	delayNext   time.Duration
@@ -146,6 +147,7 @@ func Start(addr string, cfg Config) (*Server, error) {
 		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
 		listener:    ln,
 		stock:       map[Key]int64{},
+		history:     map[Key][]Update{},
 		itemErrors:  map[int64]string{},
 		serveClosed: make(chan struct{}),
 	}
@@ -272,4 +274,30 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stats
+}
+
+// Update is one accepted stock value of a key, in arrival order.
+type Update struct {
+	Value int64
+	// Agent is the request's User-Agent, which names the hub instance.
+	Agent string
+	At    time.Time
+}
+
+// History returns every value accepted for key, oldest first.
+func (s *Server) History(key Key) []Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Update(nil), s.history[key]...)
+}
+
+// Histories returns the history of every key.
+func (s *Server) Histories() map[Key][]Update {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[Key][]Update, len(s.history))
+	for k, h := range s.history {
+		out[k] = append([]Update(nil), h...)
+	}
+	return out
 }

@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 }
 
 func (a *App) newWorker(ch config.ChannelConfig) (*channel.Worker, error) {
-	pusher, err := newPusher(ch, a.log, a.clock)
+	pusher, err := newPusher(ch, a.cfg.Instance, a.log, a.clock)
 	if err != nil {
 		return nil, err
 	}

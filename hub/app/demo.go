@@ -11,6 +11,7 @@ import (
 	"obmenhub/e2e/ozonsim"
 	"obmenhub/e2e/wbsim"
 	"obmenhub/hub/config"
+	"obmenhub/retry"
 )
 
 // Demo holds the marketplace simulators that a demo config starts in the
@@ -23,10 +24,15 @@ type Demo struct {
 // StartDemo starts the simulators that cfg.Demo names. Each accepts the
 // credentials of the configured channels that point at it, so the demo
 // exercises authentication as a real account does.
-func StartDemo(cfg *config.Config, log *slog.Logger) (*Demo, error) {
+//
+// A nil clock means the wall clock.
+func StartDemo(cfg *config.Config, log *slog.Logger, clock retry.Clock) (*Demo, error) {
 	d := &Demo{}
+	if clock == nil {
+		clock = retry.SystemClock()
+	}
 	if addr := cfg.Demo.OzonListen; addr != "" {
-		sc := ozonsim.Config{Logger: log.With("component", "ozon-simulator")}
+		sc := ozonsim.Config{Logger: log.With("component", "ozon-simulator"), Clock: clock}
 		for _, ch := range channelsAt(cfg, "ozon", addr) {
 			sc.ClientID = ch.ClientID
 			sc.APIKey = os.Getenv(ch.APIKeyEnv)
@@ -38,7 +44,7 @@ func StartDemo(cfg *config.Config, log *slog.Logger) (*Demo, error) {
 		d.ozon = s
 	}
 	if addr := cfg.Demo.WildberriesListen; addr != "" {
-		sc := wbsim.Config{Logger: log.With("component", "wildberries-simulator")}
+		sc := wbsim.Config{Logger: log.With("component", "wildberries-simulator"), Clock: clock}
 		for _, ch := range channelsAt(cfg, "wildberries", addr) {
 			sc.Token = os.Getenv(ch.TokenEnv)
 		}

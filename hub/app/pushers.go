@@ -13,8 +13,9 @@ import (
 
 // newPusher builds the adapter of one channel, reading its secret from
 // the environment variable that the channel's config names.
-func newPusher(ch config.ChannelConfig, log *slog.Logger, clock retry.Clock) (adapters.StockPusher, error) {
+func newPusher(ch config.ChannelConfig, instance string, log *slog.Logger, clock retry.Clock) (adapters.StockPusher, error) {
 	log = log.With("channel", ch.Name)
+	userAgent := "obmenhub/" + instance
 	switch ch.Kind {
 	case "ozon":
 		key, err := config.Secret("api_key_env", ch.APIKeyEnv)
@@ -29,6 +30,7 @@ func newPusher(ch config.ChannelConfig, log *slog.Logger, clock retry.Clock) (ad
 			RequestsPerMinute: ch.RequestsPerMinute,
 			Logger:            log,
 			Clock:             clock,
+			UserAgent:         userAgent,
 		})
 	case "wildberries":
 		token, err := config.Secret("token_env", ch.TokenEnv)
@@ -42,6 +44,7 @@ func newPusher(ch config.ChannelConfig, log *slog.Logger, clock retry.Clock) (ad
 			RequestsPerMinute: ch.RequestsPerMinute,
 			Logger:            log,
 			Clock:             clock,
+			UserAgent:         userAgent,
 		})
 	}
 	return nil, fmt.Errorf("unknown channel kind %q; use ozon or wildberries", ch.Kind)

@@ -21,6 +21,9 @@ type Config struct {
 	// Listen is the HTTP address of the exchange endpoint and the API.
 	// Default 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
+	// Instance names this hub process in logs and in the User-Agent of
+	// vendor requests. Default: host name and process id.
+	Instance string `yaml:"instance"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
 	// Timezone applies to 1C dates written without a zone. Default
@@ -35,16 +38,27 @@ type Config struct {
 
 // StoreConfig chooses the ledger store.
 type StoreConfig struct {
-	// Driver is sqlite (default).
+	// Driver is sqlite (default) or postgres.
 	Driver string `yaml:"driver"`
 	// Path is the SQLite file. Default ./var/hub.db.
 	Path string `yaml:"path"`
+	// DSNEnv names the environment variable with the PostgreSQL connection
+	// string, such as postgres://hub:secret@db:5432/obmenhub. Required for
+	// postgres.
+	DSNEnv string `yaml:"dsn_env"`
 }
 
 // BusConfig chooses the event bus.
 type BusConfig struct {
-	// Driver is memory (default), the in-process Watermill GoChannel.
+	// Driver is memory (default), the in-process Watermill GoChannel, or
+	// amqp, RabbitMQ.
 	Driver string `yaml:"driver"`
+	// URLEnv names the environment variable with the RabbitMQ URL, such as
+	// amqp://hub:secret@mq:5672/. Required for amqp.
+	URLEnv string `yaml:"url_env"`
+	// Prefix starts the name of every exchange and queue the hub declares.
+	// Default obmenhub.
+	Prefix string `yaml:"prefix"`
 }
 
 // ExchangeConfig configures 1C's "exchange with site" endpoint.
@@ -107,6 +121,12 @@ type DemoConfig struct {
 	OzonListen string `yaml:"ozon_listen"`
 	// WildberriesListen starts the Wildberries simulator on this address.
 	WildberriesListen string `yaml:"wildberries_listen"`
+	// TimeScale runs the clock of the adapters, the channel workers and the
+	// built-in simulators this many times faster than the wall clock, so
+	// that vendor pacing rules (Ozon's 30 s per product-warehouse pair)
+	// pass quickly against simulators. 0 or 1 means real time. Never set
+	// it against a real marketplace: the hub would exceed its limits.
+	TimeScale float64 `yaml:"time_scale"`
 }
 
 // Load reads and validates the config file at path.
@@ -138,8 +158,15 @@ func (c *Config) setDefaults() {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.Instance == "" {
+		host, _ := os.Hostname()
+		c.Instance = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
 	if c.Timezone == "" {
 		c.Timezone = "Europe/Moscow"
+	}
+	if c.Demo.TimeScale < 0 {
+		c.Demo.TimeScale = 0
 	}
 	if c.Store.Driver == "" {
 		c.Store.Driver = "sqlite"
@@ -149,6 +176,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Bus.Driver == "" {
 		c.Bus.Driver = "memory"
+	}
+	if c.Bus.Prefix == "" {
+		c.Bus.Prefix = "obmenhub"
 	}
 	e := &c.Exchange
 	if e.Dir == "" {
@@ -180,11 +210,23 @@ func (c *Config) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log_level %q: use debug, info, warn or error", c.LogLevel))
 	}
-	if c.Store.Driver != "sqlite" {
-		errs = append(errs, fmt.Errorf("store.driver %q: only sqlite is available in this build", c.Store.Driver))
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Store.DSNEnv == "" {
+			errs = append(errs, errors.New("store.dsn_env is empty; name the environment variable with the PostgreSQL connection string"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store.driver %q: use sqlite or postgres", c.Store.Driver))
 	}
-	if c.Bus.Driver != "memory" {
-		errs = append(errs, fmt.Errorf("bus.driver %q: only memory is available in this build", c.Bus.Driver))
+	switch c.Bus.Driver {
+	case "memory":
+	case "amqp":
+		if c.Bus.URLEnv == "" {
+			errs = append(errs, errors.New("bus.url_env is empty; name the environment variable with the RabbitMQ URL"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("bus.driver %q: use memory or amqp", c.Bus.Driver))
 	}
 	if c.Exchange.Username == "" {
 		errs = append(errs, errors.New("exchange.username is empty; set the login that 1C uses"))

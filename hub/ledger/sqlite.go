@@ -60,7 +60,7 @@ func OpenSQLite(ctx context.Context, cfg SQLiteConfig) (*SQLStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite ledger: open %s: %w", cfg.Path, err)
 	}
-	s := &SQLStore{db: db, dialect: dialectSQLite}
+	s := &SQLStore{db: db, dialect: dialectSQLite, locker: localLockerFor(cfg.Path)}
 	if err := s.migrate(ctx, sqliteSchema); err != nil {
 		db.Close()
 		return nil, err
@@ -79,8 +79,12 @@ var sqliteSchema = []string{
 		generated INTEGER NOT NULL,
 		changes_only INTEGER NOT NULL,
 		catalog_id TEXT NOT NULL,
-		accepted_at INTEGER NOT NULL
+		accepted_at INTEGER NOT NULL,
+		published_at INTEGER NOT NULL DEFAULT 0
 	)`,
+	// published_at is when the file's changes were announced on the bus, 0
+	// until then: the files table is the hub's transactional outbox.
+	`CREATE INDEX IF NOT EXISTS files_unpublished ON files(seq) WHERE published_at = 0`,
 	`CREATE TABLE IF NOT EXISTS products (
 		id TEXT PRIMARY KEY,
 		name TEXT NOT NULL,
@@ -138,9 +142,12 @@ var sqliteSchema = []string{
 		reason TEXT NOT NULL,
 		attempts INTEGER NOT NULL,
 		last_error TEXT NOT NULL,
+		message_id TEXT NOT NULL DEFAULT '',
 		payload TEXT NOT NULL,
 		created_at INTEGER NOT NULL
 	)`,
+	// One bus message is dead-lettered at most once.
+	`CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_message ON dead_letters(message_id) WHERE message_id <> ''`,
 }
 
 func (s *SQLStore) migrate(ctx context.Context, stmts []string) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,12 @@ const (
 type SQLStore struct {
 	db      *sql.DB
 	dialect dialect
+	locker  Locker
+	// lockFiles, when set, runs first in every file transaction and
+	// returns once this transaction may apply its file.
+	lockFiles func(ctx context.Context, tx *sql.Tx) error
+	// closers release what the store holds besides db.
+	closers []func() error
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -33,8 +40,19 @@ var _ Store = (*SQLStore)(nil)
 // DB returns the underlying database handle, for tests and benchmarks.
 func (s *SQLStore) DB() *sql.DB { return s.db }
 
+// Locker returns the locker for hub instances that share this ledger:
+// advisory locks on PostgreSQL, and on SQLite a locker within the process,
+// shared by every store that the process opens on the same file.
+func (s *SQLStore) Locker() Locker { return s.locker }
+
 // Close closes the database.
-func (s *SQLStore) Close() error { return s.db.Close() }
+func (s *SQLStore) Close() error {
+	errs := []error{s.db.Close()}
+	for _, c := range s.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
 
 // rebind rewrites '?' placeholders as $1, $2, … for PostgreSQL.
 func (s *SQLStore) rebind(q string) string {
@@ -66,6 +84,12 @@ func (s *SQLStore) BeginFile(ctx context.Context, doc *model.Document, acceptedA
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: begin file %s: %w", doc.File, err)
+	}
+	if s.lockFiles != nil {
+		if err := s.lockFiles(ctx, tx); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("ledger: begin file %s: %w", doc.File, err)
+		}
 	}
 	gen := doc.Generated
 	if gen.IsZero() {
@@ -545,6 +569,11 @@ func (s *SQLStore) SaveChannelStates(ctx context.Context, channel string, states
 		return fmt.Errorf("ledger: save state of channel %s: %w", channel, err)
 	}
 	defer st.Close()
+	// Writing in SKU order makes concurrent saves on PostgreSQL lock rows
+	// in one order, so two saves cannot deadlock each other. The stable
+	// sort keeps the last of repeated SKUs last, so it still wins.
+	states = slices.Clone(states)
+	slices.SortStableFunc(states, func(a, b ChannelState) int { return strings.Compare(a.SKU, b.SKU) })
 	for _, cs := range states {
 		var at int64
 		if !cs.ConfirmedAt.IsZero() {
@@ -577,13 +606,44 @@ func (s *SQLStore) AddDeadLetter(ctx context.Context, d DeadLetter) (int64, erro
 		d.CreatedAt = time.Now()
 	}
 	var id int64
-	err = s.db.QueryRowContext(ctx, s.rebind(`INSERT INTO dead_letters(channel, skus, reason, attempts, last_error, payload, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-		d.Channel, string(skus), d.Reason, d.Attempts, d.LastError, d.Payload, d.CreatedAt.UnixNano()).Scan(&id)
+	err = s.db.QueryRowContext(ctx, s.rebind(`INSERT INTO dead_letters(channel, skus, reason, attempts, last_error, message_id, payload, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (message_id) WHERE message_id <> '' DO NOTHING
+		RETURNING id`),
+		d.Channel, string(skus), d.Reason, d.Attempts, d.LastError, d.MessageID, d.Payload, d.CreatedAt.UnixNano()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, fmt.Errorf("ledger: store dead letter for channel %s: %w", d.Channel, err)
 	}
 	return id, nil
+}
+
+// UnpublishedFiles implements Store.
+func (s *SQLStore) UnpublishedFiles(ctx context.Context, limit int) ([]FileRef, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT seq, file FROM files WHERE published_at = 0 ORDER BY seq LIMIT ?`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: list unpublished files: %w", err)
+	}
+	defer rows.Close()
+	var out []FileRef
+	for rows.Next() {
+		var f FileRef
+		if err := rows.Scan(&f.Seq, &f.File); err != nil {
+			return nil, fmt.Errorf("ledger: list unpublished files: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// MarkPublished implements Store.
+func (s *SQLStore) MarkPublished(ctx context.Context, seq int64, at time.Time) error {
+	if _, err := s.db.ExecContext(ctx, s.rebind(`UPDATE files SET published_at = ? WHERE seq = ?`), at.UnixNano(), seq); err != nil {
+		return fmt.Errorf("ledger: mark file %d published: %w", seq, err)
+	}
+	return nil
 }
 
 // DeadLetters implements Store.
@@ -591,7 +651,7 @@ func (s *SQLStore) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, er
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, channel, skus, reason, attempts, last_error, payload, created_at
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT id, channel, skus, reason, attempts, last_error, message_id, payload, created_at
 		FROM dead_letters ORDER BY id DESC LIMIT ?`), limit)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: list dead letters: %w", err)
@@ -602,7 +662,7 @@ func (s *SQLStore) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, er
 		var d DeadLetter
 		var skus string
 		var at int64
-		if err := rows.Scan(&d.ID, &d.Channel, &skus, &d.Reason, &d.Attempts, &d.LastError, &d.Payload, &at); err != nil {
+		if err := rows.Scan(&d.ID, &d.Channel, &skus, &d.Reason, &d.Attempts, &d.LastError, &d.MessageID, &d.Payload, &at); err != nil {
 			return nil, fmt.Errorf("ledger: list dead letters: %w", err)
 		}
 		if err := json.Unmarshal([]byte(skus), &d.SKUs); err != nil {

@@ -43,8 +43,15 @@ type Store interface {
 	// SaveChannelStates upserts channel states.
 	SaveChannelStates(ctx context.Context, channel string, states []ChannelState) error
 
+	// UnpublishedFiles returns up to limit committed files whose changes
+	// were not yet announced on the bus, oldest first.
+	UnpublishedFiles(ctx context.Context, limit int) ([]FileRef, error)
+	// MarkPublished records that file seq's changes were announced.
+	MarkPublished(ctx context.Context, seq int64, at time.Time) error
+
 	// AddDeadLetter stores a message that exhausted its attempts or failed
-	// permanently.
+	// permanently. A dead letter whose MessageID is already stored is not
+	// stored again; then AddDeadLetter returns the id 0 and no error.
 	AddDeadLetter(ctx context.Context, d DeadLetter) (int64, error)
 	// DeadLetters lists dead letters, newest first, at most limit of them.
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
@@ -69,6 +76,12 @@ type FileResult struct {
 	Version  model.Version
 	Products int
 	Offers   int
+}
+
+// FileRef names one committed file.
+type FileRef struct {
+	Seq  int64
+	File string
 }
 
 // SKUStock is the stock of one SKU.
@@ -119,12 +132,15 @@ type ChannelState struct {
 
 // DeadLetter is a push that the hub gave up on, with the reason.
 type DeadLetter struct {
-	ID        int64     `json:"id"`
-	Channel   string    `json:"channel"`
-	SKUs      []string  `json:"skus"`
-	Reason    string    `json:"reason"`
-	Attempts  int       `json:"attempts"`
-	LastError string    `json:"last_error"`
+	ID        int64    `json:"id"`
+	Channel   string   `json:"channel"`
+	SKUs      []string `json:"skus"`
+	Reason    string   `json:"reason"`
+	Attempts  int      `json:"attempts"`
+	LastError string   `json:"last_error"`
+	// MessageID is the bus message that a poison dead letter came from,
+	// empty for failed pushes.
+	MessageID string    `json:"message_id,omitempty"`
 	Payload   string    `json:"payload"`
 	CreatedAt time.Time `json:"created_at"`
 }

@@ -5,7 +5,11 @@ package storetest
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"sort"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,8 +31,11 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"stock and prices kept apart", testSeparateSets},
 		{"deleted product", testDeletedProduct},
 		{"channel state round trip", testChannelState},
+		{"repeated SKU in save", testRepeatedChannelState},
 		{"dead letters", testDeadLetters},
 		{"for each SKU pages", testForEachSKU},
+		{"outbox of unpublished files", testOutbox},
+		{"SKU order is byte order", testByteOrder},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -297,6 +304,26 @@ func testChannelState(t *testing.T, s ledger.Store) {
 	}
 }
 
+func testRepeatedChannelState(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	first, last := int64(1), int64(2)
+	err := s.SaveChannelStates(ctx, "ozon", []ledger.ChannelState{
+		{SKU: "B", Confirmed: &first, ConfirmedAt: base},
+		{SKU: "A", Confirmed: &first, ConfirmedAt: base},
+		{SKU: "B", Confirmed: &last, ConfirmedAt: base},
+	})
+	if err != nil {
+		t.Fatalf("SaveChannelStates: %v", err)
+	}
+	got, err := s.ChannelStates(ctx, "ozon", []string{"B"})
+	if err != nil {
+		t.Fatalf("ChannelStates: %v", err)
+	}
+	if c := got["B"].Confirmed; c == nil || *c != last {
+		t.Errorf("confirmed of B = %v, want %d from the last state given", c, last)
+	}
+}
+
 func testDeadLetters(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	for i := 1; i <= 2; i++ {
@@ -305,12 +332,24 @@ func testDeadLetters(t *testing.T, s ledger.Store) {
 			t.Fatalf("AddDeadLetter: %v", err)
 		}
 	}
+	for i := 0; i < 2; i++ {
+		id, err := s.AddDeadLetter(ctx, ledger.DeadLetter{Channel: "wb", Reason: "poison", Attempts: 5, LastError: "decode", MessageID: "msg-1", CreatedAt: base})
+		if err != nil {
+			t.Fatalf("AddDeadLetter poison %d: %v", i, err)
+		}
+		if (id != 0) != (i == 0) {
+			t.Errorf("poison dead letter %d got id %d, want a new id only the first time", i, id)
+		}
+	}
 	got, err := s.DeadLetters(ctx, 10)
 	if err != nil {
 		t.Fatalf("DeadLetters: %v", err)
 	}
-	if len(got) != 2 || got[0].Attempts != 2 || got[0].SKUs[0] != "A" || got[0].Payload != `{"x":1}` {
-		t.Errorf("dead letters = %+v, want two, newest first", got)
+	if len(got) != 3 {
+		t.Fatalf("dead letters = %d, want 3: two pushes and one poison message", len(got))
+	}
+	if got[0].MessageID != "msg-1" || got[1].Attempts != 2 || got[1].SKUs[0] != "A" || got[1].Payload != `{"x":1}` {
+		t.Errorf("dead letters = %+v, want the poison message first, then the pushes newest first", got)
 	}
 }
 
@@ -335,5 +374,278 @@ func testForEachSKU(t *testing.T, s ledger.Store) {
 	}
 	if n != 2500 {
 		t.Errorf("ForEachSKU visited %d SKUs, want 2500", n)
+	}
+}
+
+// testByteOrder checks that SKUs come in byte order, as Go compares
+// strings, whatever collation the database uses by default.
+func testByteOrder(t *testing.T, s ledger.Store) {
+	skus := []string{"b", "B", "a-1", "a1", "_z", "Z", "a 2", "ё", "Я"}
+	var offers []*model.Offer
+	for _, sku := range skus {
+		offers = append(offers, offer(sku, "w1", "1"))
+	}
+	res := apply(t, s, model.Document{File: "order.xml", Generated: base, ChangesOnly: true}, offers...)
+	want := slices.Sorted(slices.Values(skus))
+
+	if got := changed(t, s, res); !slices.Equal(got, want) {
+		t.Errorf("ChangedSKUs = %q, want %q", got, want)
+	}
+	var visited []string
+	err := s.ForEachSKU(context.Background(), func(sku string) error {
+		visited = append(visited, sku)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ForEachSKU: %v", err)
+	}
+	if !slices.Equal(visited, want) {
+		t.Errorf("ForEachSKU order = %q, want %q", visited, want)
+	}
+}
+
+// RunShared runs the cases for hub instances that share one database.
+// newDatabase creates an empty database and returns a function that opens
+// another store on it; the suite closes every store it opens. Stores that
+// have a Locker method also run the lease cases.
+func RunShared(t *testing.T, newDatabase func(t *testing.T) (open func(t *testing.T) ledger.Store)) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, a, b ledger.Store)
+	}{
+		{"second store reads committed file", testSharedRead},
+		{"concurrent files keep newest", testConcurrentFiles},
+		{"concurrent channel state saves", testConcurrentChannelStates},
+		{"lease exclusive across stores", testLeaseExclusive},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			open := newDatabase(t)
+			a := open(t)
+			t.Cleanup(func() { a.Close() })
+			b := open(t)
+			t.Cleanup(func() { b.Close() })
+			tt.fn(t, a, b)
+		})
+	}
+}
+
+func testSharedRead(t *testing.T, a, b ledger.Store) {
+	res := apply(t, a, model.Document{File: "a.xml", Generated: base, ChangesOnly: true}, offer("A", "w1", "3"))
+	wantLevels(t, b, "A", map[string]string{"w1": "3"})
+	if got := changed(t, b, res); len(got) != 1 || got[0] != "A" {
+		t.Errorf("changed SKUs read by second store = %v, want [A]", got)
+	}
+}
+
+// testConcurrentFiles applies files from two stores at once. Every file
+// lists the shared SKUs in its own order, with its index as quantity, and
+// one SKU of its own. Whatever order the files commit in, the newest file
+// must own every shared SKU, and no file's own SKU may be lost.
+func testConcurrentFiles(t *testing.T, a, b ledger.Store) {
+	const files, shared = 12, 300
+	ctx := context.Background()
+	stores := []ledger.Store{a, b}
+	errs := make(chan error, files)
+	var wg sync.WaitGroup
+	for i := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- applyConcurrent(ctx, stores[i%2], i, shared)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("apply file: %v", err)
+		}
+	}
+
+	newest := strconv.Itoa(files - 1)
+	for _, s := range stores {
+		st, err := s.Stock(ctx, sharedSKUs(shared))
+		if err != nil {
+			t.Fatalf("Stock: %v", err)
+		}
+		if len(st) != shared {
+			t.Fatalf("Stock returned %d shared SKUs, want %d", len(st), shared)
+		}
+		for sku, stock := range st {
+			if len(stock.Levels) != 1 || stock.Levels[0].Quantity.String() != newest {
+				t.Errorf("levels of %s = %+v, want w1 = %s from the newest file", sku, stock.Levels, newest)
+			}
+		}
+	}
+	for i := range files {
+		wantLevels(t, b, "own-"+strconv.Itoa(i), map[string]string{"w1": strconv.Itoa(i)})
+	}
+}
+
+func sharedSKUs(n int) []string {
+	skus := make([]string, n)
+	for i := range skus {
+		skus[i] = "shared-" + strconv.Itoa(i)
+	}
+	return skus
+}
+
+// applyConcurrent writes file i: the shared SKUs in an order of its own and
+// the SKU own-i, generated i minutes after base.
+func applyConcurrent(ctx context.Context, s ledger.Store, i, shared int) error {
+	doc := &model.Document{File: "f" + strconv.Itoa(i) + ".xml", Kind: model.KindOffers,
+		Generated: base.Add(time.Duration(i) * time.Minute), ChangesOnly: true}
+	tx, err := s.BeginFile(ctx, doc, base)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	skus := sharedSKUs(shared)
+	rand.New(rand.NewPCG(uint64(i), 1)).Shuffle(len(skus), func(x, y int) { skus[x], skus[y] = skus[y], skus[x] })
+	skus = append(skus, "own-"+strconv.Itoa(i))
+	q := strconv.Itoa(i)
+	for _, sku := range skus {
+		if err := tx.Offer(offer(sku, "w1", q)); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Commit(ctx)
+	return err
+}
+
+// testConcurrentChannelStates saves states from two stores at once. Each
+// writer saves the shared SKUs in its own order for several rounds, then
+// one SKU of its own. Every shared SKU must end with some writer's last
+// round, and every writer's own SKU must be stored.
+func testConcurrentChannelStates(t *testing.T, a, b ledger.Store) {
+	const writers, rounds, shared = 4, 5, 200
+	ctx := context.Background()
+	stores := []ledger.Store{a, b}
+	errs := make(chan error, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- saveConcurrent(ctx, stores[w%2], w, rounds, shared)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("SaveChannelStates: %v", err)
+		}
+	}
+
+	skus := sharedSKUs(shared)
+	for w := range writers {
+		skus = append(skus, "own-"+strconv.Itoa(w))
+	}
+	got, err := b.ChannelStates(ctx, "ozon", skus)
+	if err != nil {
+		t.Fatalf("ChannelStates: %v", err)
+	}
+	if len(got) != len(skus) {
+		t.Fatalf("ChannelStates returned %d SKUs, want %d", len(got), len(skus))
+	}
+	for _, sku := range sharedSKUs(shared) {
+		c := got[sku].Confirmed
+		if c == nil || *c%100 != rounds-1 {
+			t.Errorf("confirmed of %s = %v, want the last round %d of some writer", sku, c, rounds-1)
+		}
+	}
+	for w := range writers {
+		sku := "own-" + strconv.Itoa(w)
+		if c := got[sku].Confirmed; c == nil || *c != int64(w) {
+			t.Errorf("confirmed of %s = %v, want %d", sku, c, w)
+		}
+	}
+}
+
+// saveConcurrent saves, for writer w, rounds of states of the shared SKUs
+// with confirmed = w*100 + round, then its own SKU with confirmed = w.
+func saveConcurrent(ctx context.Context, s ledger.Store, w, rounds, shared int) error {
+	skus := sharedSKUs(shared)
+	shuffle := rand.New(rand.NewPCG(uint64(w), 2))
+	for r := range rounds {
+		shuffle.Shuffle(len(skus), func(x, y int) { skus[x], skus[y] = skus[y], skus[x] })
+		states := make([]ledger.ChannelState, len(skus))
+		for i, sku := range skus {
+			confirmed := int64(w*100 + r)
+			states[i] = ledger.ChannelState{SKU: sku, Confirmed: &confirmed, ConfirmedAt: base}
+		}
+		if err := s.SaveChannelStates(ctx, "ozon", states); err != nil {
+			return err
+		}
+	}
+	own := int64(w)
+	return s.SaveChannelStates(ctx, "ozon", []ledger.ChannelState{{SKU: "own-" + strconv.Itoa(w), Confirmed: &own, ConfirmedAt: base}})
+}
+
+// lockerStore is a store that grants leases to instances sharing it.
+type lockerStore interface {
+	Locker() ledger.Locker
+}
+
+func testLeaseExclusive(t *testing.T, a, b ledger.Store) {
+	la, okA := a.(lockerStore)
+	lb, okB := b.(lockerStore)
+	if !okA || !okB {
+		t.Skip("store has no Locker method")
+	}
+	ctx := context.Background()
+	lease, ok, err := la.Locker().TryLock(ctx, "channel ozon")
+	if err != nil || !ok {
+		t.Fatalf("first TryLock = %v, %v; want the lease", ok, err)
+	}
+	if _, ok, err := lb.Locker().TryLock(ctx, "channel ozon"); err != nil || ok {
+		t.Fatalf("second TryLock while held = %v, %v; want ok=false", ok, err)
+	}
+	other, ok, err := lb.Locker().TryLock(ctx, "channel wb")
+	if err != nil || !ok {
+		t.Fatalf("TryLock of another name = %v, %v; want the lease", ok, err)
+	}
+	defer other.Release()
+
+	lease.Release()
+	select {
+	case <-lease.Done():
+	default:
+		t.Errorf("Done not closed after Release")
+	}
+	if err := lease.Err(); err != nil {
+		t.Errorf("Err after Release = %v, want nil", err)
+	}
+	lease.Release() // a second Release must do nothing
+
+	again, ok, err := lb.Locker().TryLock(ctx, "channel ozon")
+	if err != nil || !ok {
+		t.Fatalf("TryLock after Release = %v, %v; want the lease", ok, err)
+	}
+	again.Release()
+}
+
+func testOutbox(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	first := apply(t, s, model.Document{File: "a.xml", Generated: base, ChangesOnly: true}, offer("A", "w1", "1"))
+	second := apply(t, s, model.Document{File: "b.xml", Generated: base, ChangesOnly: true}, offer("B", "w1", "1"))
+	files, err := s.UnpublishedFiles(ctx, 10)
+	if err != nil {
+		t.Fatalf("UnpublishedFiles: %v", err)
+	}
+	if len(files) != 2 || files[0].Seq != first.Version.Seq || files[1].File != "b.xml" {
+		t.Fatalf("unpublished = %+v, want a.xml then b.xml", files)
+	}
+	if err := s.MarkPublished(ctx, first.Version.Seq, base); err != nil {
+		t.Fatalf("MarkPublished: %v", err)
+	}
+	files, err = s.UnpublishedFiles(ctx, 10)
+	if err != nil {
+		t.Fatalf("UnpublishedFiles: %v", err)
+	}
+	if len(files) != 1 || files[0].Seq != second.Version.Seq {
+		t.Errorf("unpublished after marking a.xml = %+v, want only b.xml", files)
 	}
 }
