@@ -1,7 +1,9 @@
 package ozonsim
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -84,6 +86,16 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// A client that died mid-request, as a killed hub does, leaves a
+	// truncated body: that is no request the hub built, so it is counted
+	// apart from the invalid ones.
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.count(func(st *Stats) { st.AbortedRequests++ })
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+
 	if err := s.spec.ValidateRequest(r); err != nil {
 		s.count(func(st *Stats) { st.ValidationFailures++ })
 		s.cfg.Logger.Warn("ozonsim: request rejected by spec", slog.Any("error", err))
@@ -123,6 +135,7 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 
 	results := make([]itemResult, len(body.Stocks))
 	s.mu.Lock()
+	s.agents = append(s.agents, r.UserAgent())
 	for i, item := range body.Stocks {
 		results[i] = s.applyItem(item, now, r.UserAgent())
 	}

@@ -1,7 +1,9 @@
 package wbsim
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -100,6 +102,16 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// A client that died mid-request, as a killed hub does, leaves a
+	// truncated body: that is no request the hub built, so it is counted
+	// apart from the invalid ones.
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.count(func(st *Stats) { st.AbortedRequests++ })
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+
 	if err := s.spec.ValidateRequest(r); err != nil {
 		s.count(func(st *Stats) { st.ValidationFailures++ })
 		s.cfg.Logger.Warn("wbsim: request rejected by spec", slog.Any("error", err))
@@ -133,6 +145,7 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	s.agents = append(s.agents, r.UserAgent())
 	for _, item := range body.Stocks {
 		key := Key{ChrtID: item.ChrtID, WarehouseID: warehouse}
 		s.stock[key] = item.Amount

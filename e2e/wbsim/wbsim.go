@@ -81,6 +81,9 @@ type Key struct {
 
 // Stats are the server's counters since it started.
 type Stats struct {
+	// AbortedRequests is the number of requests whose body ended early
+	// because the client went away; they are not validated.
+	AbortedRequests int
 	// Requests is every request received, on any path.
 	Requests int
 	// Updated is the number of items whose stock was set.
@@ -116,6 +119,7 @@ type Server struct {
 	mu          sync.Mutex
 	stock       map[Key]int64
 	history     map[Key][]Update
+	agents      []string
 	itemErrors  map[int64]string
 	failNext    int
 	delayNext   time.Duration
@@ -300,4 +304,12 @@ func (s *Server) Histories() map[Key][]Update {
 		out[k] = append([]Update(nil), h...)
 	}
 	return out
+}
+
+// Agents returns the User-Agent of every request that updated stock, in
+// arrival order.
+func (s *Server) Agents() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.agents...)
 }

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/gofiber/fiber/v2"
 
 	"obmenhub/hub/api"
@@ -39,7 +38,7 @@ type App struct {
 	Workers  []*channel.Worker
 
 	fiber    *fiber.App
-	router   *message.Router
+	locker   ledger.Locker
 	listener net.Listener
 
 	cancel context.CancelFunc
@@ -73,11 +72,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, fmt.Errorf("timezone %q: %w", cfg.Timezone, err)
 	}
-	a.Store, err = ledger.OpenSQLite(ctx, ledger.SQLiteConfig{Path: cfg.Store.Path})
+	a.Store, a.locker, err = openStore(ctx, cfg.Store)
 	if err != nil {
 		return nil, err
 	}
-	a.Bus = bus.NewMemory(log.With("component", "bus"))
+	a.Bus, err = openBus(cfg, log.With("component", "bus"))
+	if err != nil {
+		return nil, err
+	}
 
 	parseOpt := commerceml.Options{Location: loc}
 	a.Ingest = &ingest.Service{
@@ -114,26 +116,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		a.Workers = append(a.Workers, w)
 	}
 
-	a.router, err = message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, a.Bus.Logger)
-	if err != nil {
-		return nil, fmt.Errorf("bus router: %w", err)
-	}
-	for _, w := range a.Workers {
-		w := w
-		a.router.AddConsumerHandler("stock-to-"+w.Channel(), bus.TopicStockChanged, a.Bus.Subscriber,
-			func(msg *message.Message) error {
-				ev, err := bus.DecodeStockChanged(msg)
-				if err != nil {
-					// A notice that cannot be decoded carries nothing to
-					// retry; the resync on start covers whatever it meant.
-					log.Error("drop undecodable stock event", "channel", w.Channel(), "err", err)
-					return nil
-				}
-				w.Enqueue(ev.SKUs, a.clock.Now())
-				return nil
-			})
-	}
-
 	a.fiber = fiber.New(fiber.Config{
 		AppName:               "obmenhub",
 		BodyLimit:             int(cfg.Exchange.FileLimit) + 1<<20,
@@ -164,9 +146,10 @@ func (a *App) newWorker(ch config.ChannelConfig) (*channel.Worker, error) {
 	}, a.Store, pusher, binder, a.log)
 }
 
-// Start listens on cfg.Listen, starts the bus consumers and the channel
-// workers, and marks every SKU for a check so that each channel receives
-// what it still lacks.
+// Start listens on cfg.Listen and starts, for each channel, a loop that
+// takes the channel's lease and, while this instance holds it, consumes the
+// channel's events and runs its worker. Another loop relays files whose
+// changes were not announced yet.
 func (a *App) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
@@ -175,26 +158,19 @@ func (a *App) Start(ctx context.Context) error {
 	a.listener = ln
 	ctx, a.cancel = context.WithCancel(ctx)
 
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if err := a.router.Run(ctx); err != nil {
-			a.log.Error("bus router stopped", "err", err)
-		}
-	}()
-	<-a.router.Running()
-
 	for _, w := range a.Workers {
 		w := w
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			w.Run(ctx)
+			a.lead(ctx, "channel:"+w.Channel(), func(ctx context.Context) { a.runChannel(ctx, w) })
 		}()
-		if err := w.Resync(ctx); err != nil {
-			return err
-		}
 	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.lead(ctx, "outbox", a.relayOutbox)
+	}()
 
 	a.wg.Add(1)
 	go func() {
@@ -231,9 +207,6 @@ func (a *App) Shutdown(ctx context.Context) error {
 
 func (a *App) closeAll() error {
 	var errs []error
-	if a.router != nil {
-		errs = append(errs, a.router.Close())
-	}
 	if a.Bus != nil {
 		errs = append(errs, a.Bus.Close())
 	}

@@ -9,6 +9,7 @@ package bus
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -32,30 +33,56 @@ type StockChanged struct {
 	SKUs []string `json:"skus"`
 }
 
-// Bus is a Watermill publisher and subscriber pair.
+// Bus is a Watermill publisher with one subscriber per sales channel.
 type Bus struct {
-	Publisher  message.Publisher
+	Publisher message.Publisher
+	// Subscriber is the memory bus's shared GoChannel, which every channel
+	// may subscribe through. It is nil on RabbitMQ, where each channel
+	// consumes its own queue: use SubscriberFor, which works on both.
 	Subscriber message.Subscriber
 	Logger     watermill.LoggerAdapter
+
+	subscriberFor func(channel string) (message.Subscriber, error)
+	// close releases what the constructor opened.
+	close func() error
 }
 
-// Close closes both sides.
-func (b *Bus) Close() error {
-	perr := b.Publisher.Close()
-	if any(b.Subscriber) != any(b.Publisher) {
-		if err := b.Subscriber.Close(); err != nil {
-			return err
-		}
+// SubscriberFor returns the subscriber through which the sales channel
+// named channel consumes. On RabbitMQ it consumes the channel's own durable
+// queue (see AMQPConfig.QueueName), so every channel receives its own copy
+// of each event and a channel that is down finds its events on return. On
+// the memory bus it is the shared GoChannel, and each Subscribe call gets
+// its own copy of each message.
+func (b *Bus) SubscriberFor(channel string) (message.Subscriber, error) {
+	if channel == "" {
+		return nil, errors.New("subscriber for an empty channel name; pass the sales channel's name")
 	}
-	return perr
+	return b.subscriberFor(channel)
+}
+
+// Close closes the publisher and every subscriber the bus created.
+func (b *Bus) Close() error {
+	return b.close()
 }
 
 // NewMemory returns the in-process bus. Every Subscribe call receives its
 // own copy of each message, as a RabbitMQ queue per channel does.
+//
+// NOTE: GoChannel hands each message to a subscriber on its own goroutine,
+// so two messages published together may arrive in either order. A nacked
+// message comes back at once to the same subscription, and its
+// MetadataDeliveryCount grows as on RabbitMQ; nothing dead-letters it.
 func NewMemory(log *slog.Logger) *Bus {
 	wl := watermill.NewSlogLogger(log)
 	ch := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, wl)
-	return &Bus{Publisher: ch, Subscriber: ch, Logger: wl}
+	sub := &memorySubscriber{GoChannel: ch}
+	return &Bus{
+		Publisher:     ch,
+		Subscriber:    sub,
+		Logger:        wl,
+		subscriberFor: func(string) (message.Subscriber, error) { return sub, nil },
+		close:         ch.Close,
+	}
 }
 
 // PublishStockChanged publishes one or more StockChanged events for skus.

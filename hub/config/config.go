@@ -59,6 +59,9 @@ type BusConfig struct {
 	// Prefix starts the name of every exchange and queue the hub declares.
 	// Default obmenhub.
 	Prefix string `yaml:"prefix"`
+	// MaxDeliveries is how many times an event that cannot be handled is
+	// delivered before it is stored as a dead letter. Default 5.
+	MaxDeliveries int `yaml:"max_deliveries"`
 }
 
 // ExchangeConfig configures 1C's "exchange with site" endpoint.
@@ -179,6 +182,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Bus.Prefix == "" {
 		c.Bus.Prefix = "obmenhub"
+	}
+	if c.Bus.MaxDeliveries <= 0 {
+		c.Bus.MaxDeliveries = 5
 	}
 	e := &c.Exchange
 	if e.Dir == "" {

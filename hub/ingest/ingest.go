@@ -37,8 +37,31 @@ type Service struct {
 type Result struct {
 	Document *model.Document
 	ledger.FileResult
-	// ChangedSKUs is the number of SKUs announced on the bus.
-	ChangedSKUs int
+}
+
+// Publish announces on the bus the SKUs that committed file seq changed,
+// then marks the file published in the ledger's outbox. The SKUs are read
+// back from the ledger page by page, so memory does not grow with the
+// file. Announcing a file twice is harmless: an event only marks SKUs to
+// be checked against the ledger.
+func (s *Service) Publish(ctx context.Context, seq int64, file string) error {
+	announced := 0
+	err := s.Store.ChangedSKUs(ctx, seq, bus.MaxSKUsPerEvent, func(skus []string) error {
+		announced += len(skus)
+		return bus.PublishStockChanged(s.Publisher, file, seq, skus)
+	})
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	if err := s.Store.MarkPublished(ctx, seq, now()); err != nil {
+		return err
+	}
+	s.Log.Debug("file announced", "file", file, "seq", seq, "changed_skus", announced)
+	return nil
 }
 
 // Import parses the file at path, which 1C uploaded as name, and applies it
@@ -92,21 +115,14 @@ func (s *Service) ImportReader(ctx context.Context, r io.Reader, name string, lo
 		log.Error("import failed", "err", err)
 		return nil, err
 	}
-	// The SKUs to announce are read back from the ledger page by page, so
-	// memory does not grow with the file.
-	announced := 0
-	err = s.Store.ChangedSKUs(ctx, res.Version.Seq, bus.MaxSKUsPerEvent, func(skus []string) error {
-		announced += len(skus)
-		return bus.PublishStockChanged(s.Publisher, name, res.Version.Seq, skus)
-	})
-	if err != nil {
-		// The ledger holds the change; each channel's resync on start, or
-		// the next event for these SKUs, sends it.
-		log.Error("stock events not published; channels catch up on resync", "err", err)
-	}
 	log.Info("file imported", "kind", doc.Kind, "seq", res.Version.Seq, "products", res.Products,
-		"offers", res.Offers, "changed_skus", announced, "took", now().Sub(start))
-	return &Result{Document: doc, FileResult: *res, ChangedSKUs: announced}, nil
+		"offers", res.Offers, "took", now().Sub(start))
+	if err := s.Publish(ctx, res.Version.Seq, name); err != nil {
+		// The file is committed and stays in the outbox until the relay
+		// announces it, so 1C can be answered success all the same.
+		log.Warn("stock events not published; the outbox relay retries", "seq", res.Version.Seq, "err", err)
+	}
+	return &Result{Document: doc, FileResult: *res}, nil
 }
 
 // fileHandler opens the ledger transaction when the parser emits the

@@ -1,0 +1,189 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"obmenhub/hub/bus"
+	"obmenhub/hub/channel"
+	"obmenhub/hub/config"
+	"obmenhub/hub/ledger"
+)
+
+// leaseRetry is how long an instance waits before it tries again for a
+// lease that another instance holds.
+const leaseRetry = time.Second
+
+// openStore opens the ledger that cfg names and the locker that goes with
+// it.
+func openStore(ctx context.Context, cfg config.StoreConfig) (ledger.Store, ledger.Locker, error) {
+	var s *ledger.SQLStore
+	var err error
+	switch cfg.Driver {
+	case "postgres":
+		dsn, serr := config.Secret("store.dsn_env", cfg.DSNEnv)
+		if serr != nil {
+			return nil, nil, serr
+		}
+		s, err = ledger.OpenPostgres(ctx, ledger.PostgresConfig{DSN: dsn})
+	default:
+		s, err = ledger.OpenSQLite(ctx, ledger.SQLiteConfig{Path: cfg.Path})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Locker(), nil
+}
+
+// openBus opens the bus that cfg names.
+func openBus(cfg *config.Config, log *slog.Logger) (*bus.Bus, error) {
+	if cfg.Bus.Driver != "amqp" {
+		return bus.NewMemory(log), nil
+	}
+	url, err := config.Secret("bus.url_env", cfg.Bus.URLEnv)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cfg.Channels))
+	for i, ch := range cfg.Channels {
+		names[i] = ch.Name
+	}
+	return bus.NewAMQP(bus.AMQPConfig{URL: url, Prefix: cfg.Bus.Prefix, Channels: names}, log)
+}
+
+// lead runs fn while this instance holds the lease name, and tries again
+// for the lease whenever it is lost or held by another instance, until ctx
+// ends. One instance at a time runs fn for a name.
+func (a *App) lead(ctx context.Context, name string, fn func(ctx context.Context)) {
+	log := a.log.With("lease", name, "instance", a.cfg.Instance)
+	for ctx.Err() == nil {
+		lease, ok, err := a.locker.TryLock(ctx, name)
+		if err != nil {
+			log.Error("take lease failed", "err", err)
+		}
+		if !ok {
+			a.sleep(ctx, leaseRetry)
+			continue
+		}
+		log.Info("lease taken; this instance leads")
+		leadCtx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-lease.Done():
+				cancel()
+			case <-leadCtx.Done():
+			}
+		}()
+		fn(leadCtx)
+		cancel()
+		if err := lease.Err(); err != nil {
+			log.Warn("lease lost; another instance may lead", "err", err)
+		}
+		lease.Release()
+	}
+}
+
+// sleep waits on the wall clock, whatever clock the workers use, because
+// leases and the outbox poll a database.
+func (a *App) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// runChannel consumes the channel's events and runs its worker until ctx
+// ends. It marks every SKU due first, so that the channel receives
+// whatever an earlier leader left unsent.
+func (a *App) runChannel(ctx context.Context, w *channel.Worker) {
+	log := a.log.With("channel", w.Channel())
+	sub, err := a.Bus.SubscriberFor(w.Channel())
+	if err != nil {
+		log.Error("subscribe failed", "err", err)
+		a.sleep(ctx, leaseRetry)
+		return
+	}
+	msgs, err := sub.Subscribe(ctx, bus.TopicStockChanged)
+	if err != nil {
+		log.Error("subscribe failed", "err", err)
+		a.sleep(ctx, leaseRetry)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.Run(ctx)
+	}()
+	if err := w.Resync(ctx); err != nil && ctx.Err() == nil {
+		log.Error("resync failed", "err", err)
+	}
+	for msg := range msgs {
+		a.handleNotice(ctx, w, msg, log)
+	}
+	wg.Wait()
+}
+
+// handleNotice marks the SKUs of one event due on the worker. A message
+// that cannot be handled is returned to the bus; on its
+// bus.max_deliveries-th delivery it is stored as a dead letter instead,
+// once, and acknowledged.
+func (a *App) handleNotice(ctx context.Context, w *channel.Worker, msg *message.Message, log *slog.Logger) {
+	ev, err := bus.DecodeStockChanged(msg)
+	if err == nil {
+		w.Enqueue(ev.SKUs, a.clock.Now())
+		msg.Ack()
+		return
+	}
+	attempt := bus.DeliveryAttempt(msg)
+	if attempt < a.cfg.Bus.MaxDeliveries {
+		log.Warn("event not handled; returned to the bus", "message", msg.UUID, "attempt", attempt, "err", err)
+		msg.Nack()
+		return
+	}
+	id, derr := a.Store.AddDeadLetter(ctx, ledger.DeadLetter{
+		Channel:   w.Channel(),
+		Reason:    fmt.Sprintf("poison message: not handled in %d deliveries", attempt),
+		Attempts:  attempt,
+		LastError: err.Error(),
+		MessageID: msg.UUID,
+		Payload:   string(msg.Payload),
+		CreatedAt: a.clock.Now(),
+	})
+	if derr != nil {
+		log.Error("store dead letter failed; message returned to the bus", "message", msg.UUID, "err", derr)
+		msg.Nack()
+		return
+	}
+	log.Error("event dead-lettered", "message", msg.UUID, "dead_letter", id, "attempts", attempt, "err", err)
+	msg.Ack()
+}
+
+// outboxInterval is how often the relay looks for files whose changes were
+// not announced, for example because the broker was down after the commit.
+const outboxInterval = 2 * time.Second
+
+// relayOutbox announces the changes of every committed file that has not
+// been announced, oldest first, until ctx ends.
+func (a *App) relayOutbox(ctx context.Context) {
+	for ctx.Err() == nil {
+		files, err := a.Store.UnpublishedFiles(ctx, 100)
+		if err != nil && ctx.Err() == nil {
+			a.log.Error("list unpublished files failed", "err", err)
+		}
+		for _, f := range files {
+			if err := a.Ingest.Publish(ctx, f.Seq, f.File); err != nil {
+				a.log.Warn("announce file failed; will retry", "file", f.File, "seq", f.Seq, "err", err)
+				break
+			}
+		}
+		a.sleep(ctx, outboxInterval)
+	}
+}
