@@ -19,8 +19,12 @@ run:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
+# The broker fault test stops RabbitMQ for a moment, so it runs alone after
+# the others. Tests that need PostgreSQL or RabbitMQ skip without them,
+# except under CI=true, where they fail.
 test:
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 10m -tags brokerfault -run TestBrokerRestart ./e2e/
 
 bench:
 	bash mapping/commerceml/bench.sh

@@ -43,6 +43,9 @@ type App struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	consuming map[string]bool
 }
 
 // Options adjust how New builds the hub, for tests and benchmarks.

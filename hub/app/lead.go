@@ -116,6 +116,8 @@ func (a *App) runChannel(ctx context.Context, w *channel.Worker) {
 		a.sleep(ctx, leaseRetry)
 		return
 	}
+	a.setConsuming(w.Channel(), true)
+	defer a.setConsuming(w.Channel(), false)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -153,7 +155,7 @@ func (a *App) handleNotice(ctx context.Context, w *channel.Worker, msg *message.
 		Reason:    fmt.Sprintf("poison message: not handled in %d deliveries", attempt),
 		Attempts:  attempt,
 		LastError: err.Error(),
-		MessageID: msg.UUID,
+		MessageID: w.Channel() + "/" + msg.UUID,
 		Payload:   string(msg.Payload),
 		CreatedAt: a.clock.Now(),
 	})
@@ -186,4 +188,21 @@ func (a *App) relayOutbox(ctx context.Context) {
 		}
 		a.sleep(ctx, outboxInterval)
 	}
+}
+
+func (a *App) setConsuming(channel string, on bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.consuming == nil {
+		a.consuming = make(map[string]bool)
+	}
+	a.consuming[channel] = on
+}
+
+// Consuming reports whether this instance leads the channel and consumes
+// its events now.
+func (a *App) Consuming(channel string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.consuming[channel]
 }
