@@ -65,7 +65,7 @@ func requireProduction(t *testing.T) {
 
 // newPostgresDB creates an empty database for one test, drops it at
 // cleanup, and returns its DSN.
-func newPostgresDB(t *testing.T) string {
+func newPostgresDB(t testing.TB) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", postgresAdminDSN)
 	if err != nil {

@@ -275,7 +275,7 @@ func TestRepeatedPackageSendsNothing(t *testing.T) {
 	}
 }
 
-func waitIdle(t *testing.T, a *app.App) {
+func waitIdle(t testing.TB, a *app.App) {
 	t.Helper()
 	time.Sleep(50 * time.Millisecond) // let the bus deliver the notices
 	for _, w := range a.Workers {
