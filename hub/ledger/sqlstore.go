@@ -143,31 +143,36 @@ const (
 			barcode = excluded.barcode, catalog_id = excluded.catalog_id, deleted = excluded.deleted,
 			gen = excluded.gen, seq = excluded.seq
 		WHERE (excluded.gen, excluded.seq) > (products.gen, products.seq)`
-	// An offer's description, stock set and price set each carry their own
-	// version. A file that gives no stock for an offer inserts stock_seq 0,
-	// which leaves the stored set alone; prices likewise. A name or article
-	// that an offers file omits keeps the value that the catalogue gave.
+	// An offer's description (with its deletion mark), stock set and price
+	// set each carry their own version. A file that gives no stock for an
+	// offer inserts stock_seq 0, which leaves the stored set alone; prices
+	// and the description likewise. A name or article that an offers file
+	// omits keeps the value that the catalogue gave.
 	offerHead = `INSERT INTO offers(sku, product_id, name, article, barcode, catalog_id, deleted, gen, seq,
 		levels, stock_gen, stock_seq, prices, price_gen, price_seq, changed_seq) VALUES `
 	offerTail = `ON CONFLICT (sku) DO UPDATE SET
-			changed_seq = CASE WHEN
-				(excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq))
-				OR (excluded.deleted <> offers.deleted AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq))
-				THEN excluded.seq ELSE offers.changed_seq END,
-			product_id = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.product_id ELSE offers.product_id END,
-			name = CASE WHEN excluded.name <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.name ELSE offers.name END,
-			article = CASE WHEN excluded.article <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.article ELSE offers.article END,
-			barcode = CASE WHEN excluded.barcode <> '' AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.barcode ELSE offers.barcode END,
-			catalog_id = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.catalog_id ELSE offers.catalog_id END,
-			deleted = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.deleted ELSE offers.deleted END,
-			levels = CASE WHEN excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq) THEN excluded.levels ELSE offers.levels END,
-			stock_gen = CASE WHEN excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq) THEN excluded.stock_gen ELSE offers.stock_gen END,
-			stock_seq = CASE WHEN excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq) THEN excluded.stock_seq ELSE offers.stock_seq END,
-			prices = CASE WHEN excluded.price_seq > 0 AND (excluded.price_gen, excluded.price_seq) > (offers.price_gen, offers.price_seq) THEN excluded.prices ELSE offers.prices END,
-			price_gen = CASE WHEN excluded.price_seq > 0 AND (excluded.price_gen, excluded.price_seq) > (offers.price_gen, offers.price_seq) THEN excluded.price_gen ELSE offers.price_gen END,
-			price_seq = CASE WHEN excluded.price_seq > 0 AND (excluded.price_gen, excluded.price_seq) > (offers.price_gen, offers.price_seq) THEN excluded.price_seq ELSE offers.price_seq END,
-			gen = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.gen ELSE offers.gen END,
-			seq = CASE WHEN (excluded.gen, excluded.seq) > (offers.gen, offers.seq) THEN excluded.seq ELSE offers.seq END`
+			changed_seq = CASE WHEN (` + newerStock + `) OR (excluded.deleted <> offers.deleted AND ` + newerMeta + `)
+				THEN excluded.changed_seq ELSE offers.changed_seq END,
+			product_id = CASE WHEN ` + newerMeta + ` THEN excluded.product_id ELSE offers.product_id END,
+			name = CASE WHEN excluded.name <> '' AND ` + newerMeta + ` THEN excluded.name ELSE offers.name END,
+			article = CASE WHEN excluded.article <> '' AND ` + newerMeta + ` THEN excluded.article ELSE offers.article END,
+			barcode = CASE WHEN excluded.barcode <> '' AND ` + newerMeta + ` THEN excluded.barcode ELSE offers.barcode END,
+			catalog_id = CASE WHEN ` + newerMeta + ` THEN excluded.catalog_id ELSE offers.catalog_id END,
+			deleted = CASE WHEN ` + newerMeta + ` THEN excluded.deleted ELSE offers.deleted END,
+			levels = CASE WHEN ` + newerStock + ` THEN excluded.levels ELSE offers.levels END,
+			stock_gen = CASE WHEN ` + newerStock + ` THEN excluded.stock_gen ELSE offers.stock_gen END,
+			stock_seq = CASE WHEN ` + newerStock + ` THEN excluded.stock_seq ELSE offers.stock_seq END,
+			prices = CASE WHEN ` + newerPrices + ` THEN excluded.prices ELSE offers.prices END,
+			price_gen = CASE WHEN ` + newerPrices + ` THEN excluded.price_gen ELSE offers.price_gen END,
+			price_seq = CASE WHEN ` + newerPrices + ` THEN excluded.price_seq ELSE offers.price_seq END,
+			gen = CASE WHEN ` + newerMeta + ` THEN excluded.gen ELSE offers.gen END,
+			seq = CASE WHEN ` + newerMeta + ` THEN excluded.seq ELSE offers.seq END`
+
+	// A part whose sequence is 0 in the new row was not given by the file
+	// and keeps its stored value.
+	newerMeta   = `(excluded.seq > 0 AND (excluded.gen, excluded.seq) > (offers.gen, offers.seq))`
+	newerStock  = `(excluded.stock_seq > 0 AND (excluded.stock_gen, excluded.stock_seq) > (offers.stock_gen, offers.stock_seq))`
+	newerPrices = `(excluded.price_seq > 0 AND (excluded.price_gen, excluded.price_seq) > (offers.price_gen, offers.price_seq))`
 )
 
 // noLevels is the stored stock set of a SKU without stock.
@@ -274,8 +279,15 @@ func (f *fileTx) Offer(o *model.Offer) error {
 		prices, priceGen, priceSeq = string(b), gen, seq
 	}
 
+	// Separate rests and prices files carry no deletion mark and rarely a
+	// name, so they leave the description alone, unless an offer in them
+	// is marked deleted.
+	metaGen, metaSeq := gen, seq
+	if (f.doc.Kind == model.KindRests || f.doc.Kind == model.KindPrices) && !o.Deleted {
+		metaGen, metaSeq = 0, 0
+	}
 	err := f.offers.add(f.ctx, o.SKU, o.SKU, o.ProductID, o.Name, o.Article, o.Barcode, f.doc.CatalogID,
-		boolInt(o.Deleted), gen, seq, levels, stockGen, stockSeq, prices, priceGen, priceSeq, changed)
+		boolInt(o.Deleted), metaGen, metaSeq, levels, stockGen, stockSeq, prices, priceGen, priceSeq, changed)
 	if err != nil {
 		return fmt.Errorf("ledger: store offer %s: %w", o.SKU, err)
 	}

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"full package zeroes missing", testFullPackage},
 		{"stock listing replaces warehouses", testWarehouseShape},
 		{"stock and prices kept apart", testSeparateSets},
+		{"rests file keeps deletion and name", testRestsKeepDescription},
 		{"deleted product", testDeletedProduct},
 		{"channel state round trip", testChannelState},
 		{"repeated SKU in save", testRepeatedChannelState},
@@ -233,7 +234,10 @@ func testSeparateSets(t *testing.T, s ledger.Store) {
 	if got := changed(t, s, res); len(got) != 0 {
 		t.Errorf("prices file changed stock of %v, want none", got)
 	}
-	apply(t, s, model.Document{File: "rests.xml", Kind: model.KindRests, Generated: base.Add(2 * time.Minute), ChangesOnly: true}, offer("A", "w1", "2"))
+	rests := apply(t, s, model.Document{File: "rests.xml", Kind: model.KindRests, Generated: base.Add(2 * time.Minute), ChangesOnly: true}, offer("A", "w1", "2"))
+	if got := changed(t, s, rests); len(got) != 1 || got[0] != "A" {
+		t.Errorf("rests file announced %v, want [A]", got)
+	}
 
 	wantLevels(t, s, "A", map[string]string{"w1": "2"})
 	v, err := s.SKU(ctx, "A")
@@ -648,4 +652,27 @@ func testOutbox(t *testing.T, s ledger.Store) {
 	if len(files) != 1 || files[0].Seq != second.Version.Seq {
 		t.Errorf("unpublished after marking a.xml = %+v, want only b.xml", files)
 	}
+}
+
+func testRestsKeepDescription(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	// The rests file is newer than the offers file but arrives first.
+	apply(t, s, model.Document{File: "rests.xml", Kind: model.KindRests, Generated: base.Add(time.Minute), ChangesOnly: true}, offer("A", "w1", "5"))
+	named := offer("A")
+	named.Name = "Чайник"
+	named.Deleted = true
+	apply(t, s, model.Document{File: "offers.xml", Generated: base, ChangesOnly: true}, named)
+	apply(t, s, model.Document{File: "rests2.xml", Kind: model.KindRests, Generated: base.Add(2 * time.Minute), ChangesOnly: true}, offer("A", "w1", "7"))
+
+	v, err := s.SKU(ctx, "A")
+	if err != nil {
+		t.Fatalf("SKU: %v", err)
+	}
+	if v.Name != "Чайник" {
+		t.Errorf("name = %q, want the offers file's name although an older-dated file gave it", v.Name)
+	}
+	if !v.Deleted {
+		t.Errorf("deleted = false, want the deletion mark kept by the rests files")
+	}
+	wantLevels(t, s, "A", map[string]string{"w1": "7"})
 }
