@@ -108,8 +108,9 @@ func (c *Client) onBreakerStateChange(name string, from, to gobreaker.State) {
 	if to == gobreaker.StateOpen {
 		level = slog.LevelWarn
 	}
+	// The logger names the channel already; name is gobreaker's own.
 	c.cfg.Logger.Log(context.Background(), level, "circuit breaker state changed",
-		slog.String("channel", name), slog.String("from", from.String()), slog.String("to", to.String()))
+		slog.String("breaker", name), slog.String("from", from.String()), slog.String("to", to.String()))
 }
 
 // BreakerState returns the breaker's state: "closed", "half-open" or "open".
@@ -120,7 +121,7 @@ func (c *Client) BreakerState() string { return c.breaker.State().String() }
 // or listed in req.AcceptStatus, and otherwise an error that wraps a retry
 // class (see the package documentation).
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
-	log := c.cfg.Logger.With(slog.String("channel", c.cfg.Channel), slog.String("method", req.Method), slog.String("path", req.Path))
+	log := c.cfg.Logger.With(slog.String("method", req.Method), slog.String("path", req.Path))
 	for _, a := range req.LogAttrs {
 		log = log.With(a)
 	}

@@ -283,6 +283,6 @@ func (a *Adapter) sendBatch(ctx context.Context, items []adapters.StockItem, ind
 
 func (a *Adapter) logItemError(item adapters.StockItem, err error) {
 	a.cfg.Logger.Warn("stock item not updated",
-		slog.String("channel", "ozon"), slog.String("sku", item.SKU), slog.String("offer_id", item.ExternalID),
+		slog.String("sku", item.SKU), slog.String("offer_id", item.ExternalID),
 		slog.String("class", retry.Classify(err).String()), slog.Any("error", err))
 }

@@ -217,6 +217,6 @@ func (a *Adapter) sendBatch(ctx context.Context, items []adapters.StockItem, chr
 
 func (a *Adapter) logItemError(item adapters.StockItem, err error) {
 	a.cfg.Logger.Warn("stock item not updated",
-		slog.String("channel", "wildberries"), slog.String("sku", item.SKU), slog.String("chrt_id", item.ExternalID),
+		slog.String("sku", item.SKU), slog.String("chrt_id", item.ExternalID),
 		slog.String("class", retry.Classify(err).String()), slog.Any("error", err))
 }

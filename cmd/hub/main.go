@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -27,10 +29,13 @@ func main() {
 }
 
 func run() error {
-	configPath := flag.String("config", "configs/hub.yaml", "path of the YAML config file")
+	configPath := flag.String("config", "configs/hub.yaml", "path of the YAML config file; configs/hub.example.yaml documents every key")
 	flag.Parse()
 
 	cfg, err := config.Load(*configPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w; copy configs/hub.example.yaml there or pass -config", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -38,7 +43,7 @@ func run() error {
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
 		return fmt.Errorf("log_level %q: %w", cfg.LogLevel, err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -72,4 +77,13 @@ func run() error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return a.Shutdown(shutdownCtx)
+}
+
+// durationText writes durations as text such as "1.5s": the JSON handler
+// would write bare nanoseconds.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"obmenhub/hub/exchange/client"
@@ -37,6 +38,16 @@ func runPost(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return errExit
+	}
+	// The hub stores uploads by base name, so two files with one name
+	// would be appended into one.
+	seen := map[string]string{}
+	for _, p := range fs.Args() {
+		base := filepath.Base(p)
+		if prev, ok := seen[base]; ok {
+			return fmt.Errorf("%s and %s have the same file name %s; the hub would join them, so send them in separate runs", prev, p, base)
+		}
+		seen[base] = p
 	}
 	password := os.Getenv(*passwordEnv)
 	if password == "" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sort"
 	"time"
 )
 
@@ -49,6 +50,7 @@ var itemMessages = map[string]string{
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v2/products/stocks", s.handleStocks)
+	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })
 		writeJSON(w, http.StatusNotFound, rpcStatus{Code: 5, Message: "Not found: " + r.Method + " " + r.URL.Path, Details: []any{}})
@@ -96,7 +98,7 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 
-	if err := s.spec.ValidateRequest(r); err != nil {
+	if err := s.validate(r); err != nil {
 		s.count(func(st *Stats) { st.ValidationFailures++ })
 		s.cfg.Logger.Warn("ozonsim: request rejected by spec", slog.Any("error", err))
 		writeJSON(w, http.StatusBadRequest, rpcStatus{Code: 3, Message: err.Error(), Details: []any{}})
@@ -182,4 +184,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// validate checks r against the vendor spec, when the server has one.
+func (s *Server) validate(r *http.Request) error {
+	if s.spec == nil {
+		return nil
+	}
+	return s.spec.ValidateRequest(r)
+}
+
+// handleSnapshot lists the stock the simulator holds, for a person trying
+// the demo: GET /sim/stocks. It is no Ozon method.
+func (s *Server) handleSnapshot(w http.ResponseWriter, _ *http.Request) {
+	type row struct {
+		OfferID     string `json:"offer_id"`
+		WarehouseID int64  `json:"warehouse_id"`
+		Stock       int64  `json:"stock"`
+	}
+	rows := []row{}
+	for k, v := range s.Snapshot() {
+		rows = append(rows, row{k.OfferID, k.WarehouseID, v})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].OfferID < rows[j].OfferID })
+	writeJSON(w, http.StatusOK, map[string]any{"stocks": rows, "stats": s.Stats()})
 }

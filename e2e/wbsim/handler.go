@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -54,6 +55,7 @@ const conflictRequestCost = 10
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /api/v3/stocks/{warehouseId}", s.handleStocks)
+	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })
 		writeJSON(w, http.StatusNotFound, "application/json", apiError{Code: "NotFound", Message: "Not found: " + r.Method + " " + r.URL.Path})
@@ -112,7 +114,7 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 
-	if err := s.spec.ValidateRequest(r); err != nil {
+	if err := s.validate(r); err != nil {
 		s.count(func(st *Stats) { st.ValidationFailures++ })
 		s.cfg.Logger.Warn("wbsim: request rejected by spec", slog.Any("error", err))
 		writeJSON(w, http.StatusBadRequest, "application/json", apiError{Code: "IncorrectRequestBody", Message: err.Error()})
@@ -225,4 +227,28 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// validate checks r against the vendor spec, when the server has one.
+func (s *Server) validate(r *http.Request) error {
+	if s.spec == nil {
+		return nil
+	}
+	return s.spec.ValidateRequest(r)
+}
+
+// handleSnapshot lists the stock the simulator holds, for a person trying
+// the demo: GET /sim/stocks. It is no Wildberries method.
+func (s *Server) handleSnapshot(w http.ResponseWriter, _ *http.Request) {
+	type row struct {
+		ChrtID      int64 `json:"chrtId"`
+		WarehouseID int64 `json:"warehouse_id"`
+		Amount      int64 `json:"amount"`
+	}
+	rows := []row{}
+	for k, v := range s.Snapshot() {
+		rows = append(rows, row{k.ChrtID, k.WarehouseID, v})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ChrtID < rows[j].ChrtID })
+	writeJSON(w, http.StatusOK, "application/json", map[string]any{"stocks": rows, "stats": s.Stats()})
 }

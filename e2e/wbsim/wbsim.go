@@ -51,6 +51,10 @@ type Config struct {
 	// Warehouses, when not nil, is the set of warehouse ids that exist;
 	// any other gets 404 NotFound. Nil accepts all.
 	Warehouses []int64
+	// SpecOptional lets Start run without the vendor spec, which lives in
+	// the shared test data beside the repository, and then skips request
+	// validation. The demo sets it; tests leave it false.
+	SpecOptional bool
 	// Logger receives one line per rejected request. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -134,7 +138,11 @@ func Start(addr string, cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	spec, err := vendorspec.Load(vendorspec.Wildberries)
 	if err != nil {
-		return nil, fmt.Errorf("wbsim: %w", err)
+		if !cfg.SpecOptional {
+			return nil, fmt.Errorf("wbsim: %w", err)
+		}
+		cfg.Logger.Warn("wbsim: vendor spec not found; requests are not validated", "err", err)
+		spec = nil
 	}
 	if err := requireLoopback(addr); err != nil {
 		return nil, err

@@ -45,6 +45,9 @@ type SKUResponse struct {
 type ChannelView struct {
 	Channel    string   `json:"channel"`
 	Warehouses []string `json:"warehouses"`
+	// ExternalID is the channel's own id of the SKU (Ozon offer_id,
+	// Wildberries chrtId); empty when the SKU is not bound.
+	ExternalID string `json:"external_id"`
 	// Desired is what the channel should show now, from the ledger.
 	Desired int64 `json:"desired"`
 	ledger.ChannelState
@@ -87,15 +90,19 @@ func (a *API) getSKU(c *fiber.Ctx) error {
 			ws = []string{}
 		}
 		resp.Channels = append(resp.Channels, ChannelView{Channel: w.Channel(), Warehouses: ws,
-			Desired: channel.Desired(&v.SKUStock, w.Warehouses()), ChannelState: cs})
+			ExternalID: w.ExternalID(&v.SKUStock), Desired: channel.Desired(&v.SKUStock, w.Warehouses()), ChannelState: cs})
 	}
 	return c.JSON(resp)
 }
 
 func (a *API) listDeadLetters(c *fiber.Ctx) error {
-	limit := c.QueryInt("limit", 100)
-	if limit <= 0 || limit > 10000 {
-		return fail(c, fiber.StatusBadRequest, "limit "+strconv.Itoa(limit)+" is out of range; use 1 to 10000")
+	limit := 100
+	if q := c.Query("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n <= 0 || n > 10000 {
+			return fail(c, fiber.StatusBadRequest, "limit "+strconv.Quote(q)+" is invalid; use a whole number from 1 to 10000")
+		}
+		limit = n
 	}
 	dl, err := a.Store.DeadLetters(c.UserContext(), limit)
 	if err != nil {

@@ -196,6 +196,12 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.fiber != nil {
 		errs = append(errs, a.fiber.ShutdownWithContext(ctx))
 	}
+	if a.listener != nil {
+		// fasthttp closes only listeners its Serve has registered, and a
+		// Shutdown right after Start can come first; closing it here ends
+		// Serve in either order.
+		a.listener.Close()
+	}
 	if a.Exchange != nil {
 		errs = append(errs, a.Exchange.Close(ctx))
 	}

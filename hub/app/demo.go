@@ -32,7 +32,7 @@ func StartDemo(cfg *config.Config, log *slog.Logger, clock retry.Clock) (*Demo, 
 		clock = retry.SystemClock()
 	}
 	if addr := cfg.Demo.OzonListen; addr != "" {
-		sc := ozonsim.Config{Logger: log.With("component", "ozon-simulator"), Clock: clock}
+		sc := ozonsim.Config{Logger: log.With("component", "ozon-simulator"), Clock: clock, SpecOptional: true}
 		for _, ch := range channelsAt(cfg, "ozon", addr) {
 			sc.ClientID = ch.ClientID
 			sc.APIKey = os.Getenv(ch.APIKeyEnv)
@@ -44,7 +44,7 @@ func StartDemo(cfg *config.Config, log *slog.Logger, clock retry.Clock) (*Demo, 
 		d.ozon = s
 	}
 	if addr := cfg.Demo.WildberriesListen; addr != "" {
-		sc := wbsim.Config{Logger: log.With("component", "wildberries-simulator"), Clock: clock}
+		sc := wbsim.Config{Logger: log.With("component", "wildberries-simulator"), Clock: clock, SpecOptional: true}
 		for _, ch := range channelsAt(cfg, "wildberries", addr) {
 			sc.Token = os.Getenv(ch.TokenEnv)
 		}
@@ -104,8 +104,10 @@ or step by step with curl:
   curl -sb var/cookies --data-binary @configs/demo/offers.xml '%[1]s/1c/exchange?type=catalog&mode=file&filename=offers.xml'
   curl -sb var/cookies '%[1]s/1c/exchange?type=catalog&mode=import&filename=offers.xml'
 
-Then see what each channel holds for a SKU:
+Then see what each channel holds for a SKU, and what the simulators hold:
   curl -s %[1]s/api/v1/skus/0a1b2c3d-0001-4000-8000-000000000001
+  curl -s http://%[4]s/sim/stocks
+  curl -s http://%[5]s/sim/stocks
 
 Stop with Ctrl+C.
 `, base, cfg.Exchange.Username, cfg.Exchange.PasswordEnv, cfg.Demo.OzonListen, cfg.Demo.WildberriesListen)

@@ -18,7 +18,9 @@ import (
 
 // Desired returns the stock a channel should show for one SKU: the sum of
 // its levels on the given 1C warehouses (all warehouses when the list is
-// empty), rounded down to whole units. A negative level, which 1C allows
+// empty), rounded down to whole units. An offer's Количество without
+// warehouses is a level on model.DefaultWarehouse, the empty id, which a
+// list counts only when it names "". A negative level, which 1C allows
 // on a warehouse, counts as 0 so that it cannot hide stock held on
 // another warehouse. A deleted SKU, or one the ledger does not know, is 0.
 func Desired(st *ledger.SKUStock, warehouses []string) int64 {

@@ -12,6 +12,7 @@ import (
 
 	"obmenhub/adapters"
 	"obmenhub/hub/ledger"
+	"obmenhub/hub/model"
 	"obmenhub/retry"
 )
 
@@ -72,6 +73,8 @@ type Worker struct {
 	wake     chan struct{}
 	rounds   int64
 	idle     chan struct{} // closed and replaced whenever nothing is due
+
+	warnedTotal bool // logged once that offers with only Количество show 0
 }
 
 // NewWorker returns a worker for one channel.
@@ -95,6 +98,10 @@ func NewWorker(cfg WorkerConfig, store ledger.Store, pusher adapters.StockPusher
 
 // Channel returns the channel's name.
 func (w *Worker) Channel() string { return w.cfg.Channel }
+
+// ExternalID returns the channel's own id of the SKU, or "" when the SKU
+// is not bound on the channel.
+func (w *Worker) ExternalID(st *ledger.SKUStock) string { return w.binder.Resolve(st) }
 
 // Warehouses returns the 1C warehouses whose sum the channel shows.
 func (w *Worker) Warehouses() []string { return w.cfg.Warehouses }
@@ -254,8 +261,10 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 	now := w.cfg.Clock.Now()
 	var items []adapters.StockItem
 	var save []ledger.ChannelState
+	var unbound []string
 	for _, sku := range skus {
 		desired := Desired(stock[sku], w.cfg.Warehouses)
+		w.checkTotalOnly(stock[sku])
 		cs := states[sku]
 		cs.SKU = sku
 		if cs.Confirmed != nil && *cs.Confirmed == desired {
@@ -271,13 +280,19 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 			ext = w.binder.Resolve(st)
 		}
 		if ext == "" {
-			w.log.Warn("SKU not bound on channel; not sent", "sku", sku, "desired", desired)
+			unbound = append(unbound, sku)
 			cs.Failed = &desired
 			cs.LastError = ErrUnbound.Error()
 			save = append(save, cs)
 			continue
 		}
 		items = append(items, adapters.StockItem{SKU: sku, ExternalID: ext, Quantity: desired})
+	}
+	if len(unbound) > 0 {
+		// One line per round, not per SKU: a large catalogue with no
+		// binding would otherwise flood the log.
+		w.log.Warn("SKUs not bound on channel; not sent, see the SKU API for each", "count", len(unbound),
+			"first_skus", unbound[:min(len(unbound), 5)])
 	}
 	if len(items) > 0 {
 		results, pushErr := w.pusher.PushStock(ctx, items)
@@ -369,4 +384,24 @@ func (w *Worker) forget(sku string) {
 	w.mu.Lock()
 	delete(w.attempts, sku)
 	w.mu.Unlock()
+}
+
+// checkTotalOnly logs once when the channel lists 1C warehouses and a SKU
+// has stock only as a total (Количество without a warehouse), which such a
+// channel does not count.
+func (w *Worker) checkTotalOnly(st *ledger.SKUStock) {
+	if w.warnedTotal || st == nil || len(w.cfg.Warehouses) == 0 || contains(w.cfg.Warehouses, model.DefaultWarehouse) {
+		return
+	}
+	for _, l := range st.Levels {
+		if l.Warehouse != model.DefaultWarehouse {
+			return
+		}
+	}
+	if len(st.Levels) == 0 {
+		return
+	}
+	w.warnedTotal = true
+	w.log.Warn(`SKU has stock only as a total without warehouse, which this channel does not count; add "" to the channel's warehouses to count it`,
+		"sku", st.SKU, "warehouses", w.cfg.Warehouses)
 }

@@ -237,6 +237,15 @@ func (c *Config) validate() error {
 	if c.Exchange.Username == "" {
 		errs = append(errs, errors.New("exchange.username is empty; set the login that 1C uses"))
 	}
+	if c.Exchange.FileLimit < 0 {
+		errs = append(errs, fmt.Errorf("exchange.file_limit %d is negative; give the chunk size in bytes", c.Exchange.FileLimit))
+	}
+	if c.Exchange.MaxUpload < c.Exchange.FileLimit {
+		errs = append(errs, fmt.Errorf("exchange.max_upload %d is less than exchange.file_limit %d; raise max_upload", c.Exchange.MaxUpload, c.Exchange.FileLimit))
+	}
+	if c.Exchange.ProgressAfter < 0 || c.Exchange.ProgressAfter > 20*time.Second {
+		errs = append(errs, fmt.Errorf("exchange.progress_after %v is outside 0s..20s; 1C gives up on answers slower than that", c.Exchange.ProgressAfter))
+	}
 	if c.Exchange.PasswordEnv == "" {
 		errs = append(errs, errors.New("exchange.password_env is empty; name the environment variable with 1C's password"))
 	}

@@ -31,6 +31,8 @@ func TestInvalidConfig(t *testing.T) {
 		{"ozon without key", base + "channels: [{name: a, kind: ozon, base_url: http://x, warehouse_id: 1}]\n", "api_key_env"},
 		{"bad base url", base + "channels: [{name: a, kind: wildberries, token_env: T, base_url: ftp://x, warehouse_id: 1}]\n", "base_url"},
 		{"bad timezone", base + "timezone: Mars/Olympus\n", "Mars/Olympus"},
+		{"slow progress", "exchange: {username: 1c, password_env: PW, progress_after: 1m}\n", "exchange.progress_after"},
+		{"upload below chunk", "exchange: {username: 1c, password_env: PW, file_limit: 2000, max_upload: 1000}\n", "exchange.max_upload"},
 		{"postgres without dsn", base + "store: {driver: postgres}\n", "store.dsn_env"},
 		{"amqp without url", base + "bus: {driver: amqp}\n", "bus.url_env"},
 		{"unknown store", base + "store: {driver: mysql}\n", `store.driver "mysql"`},

@@ -104,6 +104,10 @@ func (h *Handler) Register(r fiber.Router) {
 	for _, p := range []string{PathExchange, PathBitrix} {
 		r.Get(p, h.serve)
 		r.Post(p, h.serve)
+		// Any other method still gets an answer in the protocol's form.
+		r.All(p, func(c *fiber.Ctx) error {
+			return fail(c, "Метод "+c.Method()+" не поддерживается обменом; 1С использует GET и POST.")
+		})
 	}
 }
 

@@ -937,3 +937,10 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestOtherMethodGetsFailure(t *testing.T) {
+	env := newTestEnv(t, &fakeImporter{}, nil)
+	for _, method := range []string{http.MethodDelete, http.MethodPut} {
+		assertFailure(t, env.client().do(method, q("checkauth"), nil))
+	}
+}

@@ -111,7 +111,7 @@ func (h *Handler) file(c *fiber.Ctx, s *session, log *slog.Logger) error {
 		var tooLarge *tooLargeError
 		if errors.As(err, &tooLarge) {
 			log.Warn("upload rejected and partial file removed: file exceeds MaxUpload", "max_upload", h.cfg.MaxUpload)
-			return fail(c, fmt.Sprintf("Файл %s больше допустимых %d МБ и не принят. Уменьшите выгрузку или попросите администратора сайта увеличить лимит.", name, h.cfg.MaxUpload>>20))
+			return fail(c, fmt.Sprintf("Файл %s больше допустимых %s и не принят. Уменьшите выгрузку или попросите администратора сайта увеличить лимит.", name, sizeRu(h.cfg.MaxUpload)))
 		}
 		log.Error("upload failed and partial file removed", "error", err)
 		return fail(c, internalRu(s, "сохранить файл "+name))
@@ -194,4 +194,16 @@ func (h *Handler) appendChunk(s *session, name string, body io.Reader, restart b
 	res.chunk = n
 	res.total = info.Size() + n
 	return res, nil
+}
+
+// sizeRu formats a size in bytes for the 1C operator: whole megabytes,
+// kilobytes below one megabyte, bytes below one kilobyte.
+func sizeRu(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%d МБ", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d КБ", n>>10)
+	}
+	return fmt.Sprintf("%d байт", n)
 }
