@@ -7,9 +7,9 @@ package main
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"

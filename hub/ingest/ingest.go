@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"golang.org/x/sync/errgroup"
 
 	"obmenhub/hub/bus"
 	"obmenhub/hub/ledger"
@@ -39,17 +40,29 @@ type Result struct {
 	ledger.FileResult
 }
 
+// publishesInFlight is how many events Publish sends at once.
+const publishesInFlight = 8
+
 // Publish announces on the bus the SKUs that committed file seq changed,
 // then marks the file published in the ledger's outbox. The SKUs are read
 // back from the ledger page by page, so memory does not grow with the
 // file. Announcing a file twice is harmless: an event only marks SKUs to
 // be checked against the ledger.
 func (s *Service) Publish(ctx context.Context, seq int64, file string) error {
+	// Each Publish call waits for its broker confirm, so several calls run
+	// at once to keep that many confirms in flight; events carry no order
+	// that matters, since each only marks SKUs to be checked.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(publishesInFlight)
 	announced := 0
-	err := s.Store.ChangedSKUs(ctx, seq, bus.MaxSKUsPerEvent, func(skus []string) error {
+	err := s.Store.ChangedSKUs(gctx, seq, bus.MaxSKUsPerEvent, func(skus []string) error {
 		announced += len(skus)
-		return bus.PublishStockChanged(s.Publisher, file, seq, skus)
+		g.Go(func() error { return bus.PublishStockChanged(s.Publisher, file, seq, skus) })
+		return gctx.Err()
 	})
+	if werr := g.Wait(); werr != nil {
+		return werr
+	}
 	if err != nil {
 		return err
 	}
