@@ -2,7 +2,11 @@
 // channel's API. Each vendor lives in its own subpackage.
 package adapters
 
-import "context"
+import (
+	"context"
+
+	"obmenhub/hub/model"
+)
 
 // StockItem is the stock of one SKU that a channel should show.
 type StockItem struct {
@@ -34,4 +38,27 @@ type StockPusher interface {
 	PushStock(ctx context.Context, items []StockItem) ([]ItemResult, error)
 	// MaxBatch is the most items the vendor accepts in one request.
 	MaxBatch() int
+}
+
+// PriceItem is the price of one SKU that a channel should show.
+type PriceItem struct {
+	// SKU is the hub's canonical SKU, used in logs and results.
+	SKU string
+	// ExternalID is the channel's own id of the SKU.
+	ExternalID string
+	// Price is the selling price in the channel's currency.
+	Price model.Decimal
+	// OldPrice is the crossed-out price before a discount; zero means none.
+	OldPrice model.Decimal
+	// Currency is the ISO 4217 code, such as RUB; empty means the
+	// account's currency.
+	Currency string
+}
+
+// PricePusher sends prices to one channel account, with the same result
+// contract as StockPusher.PushStock.
+type PricePusher interface {
+	PushPrices(ctx context.Context, items []PriceItem) ([]ItemResult, error)
+	// MaxPriceBatch is the most items the vendor accepts in one request.
+	MaxPriceBatch() int
 }
