@@ -3,6 +3,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -18,7 +19,9 @@ import (
 type API struct {
 	Store    ledger.Store
 	Channels []*channel.Worker
-	Log      *slog.Logger
+	// Feeds are the channels that poll the hub, by channel name.
+	Feeds map[string]*channel.Feed
+	Log   *slog.Logger
 }
 
 // Register mounts the routes on r.
@@ -27,6 +30,116 @@ func (a *API) Register(r fiber.Router) {
 	v1 := r.Group("/api/v1")
 	v1.Get("/skus/:sku", a.getSKU)
 	v1.Get("/deadletters", a.listDeadLetters)
+	v1.Get("/channels/:name/feed", a.getFeed)
+	v1.Get("/channels/:name/skus", a.listChannelSKUs)
+}
+
+// getFeed serves GET /api/v1/channels/{name}/feed?since=CURSOR&limit=N.
+func (a *API) getFeed(c *fiber.Ctx) error {
+	name := c.Params("name")
+	f, ok := a.Feeds[name]
+	if !ok {
+		return fail(c, fiber.StatusNotFound, "channel "+strconv.Quote(name)+" has no pull feed; set webstore.pull: true on it in the config")
+	}
+	limit, err := queryLimit(c, 1000)
+	if err != nil {
+		return fail(c, fiber.StatusBadRequest, err.Error())
+	}
+	page, err := f.Page(c.UserContext(), a.Store, c.Query("since"), limit)
+	if errors.Is(err, channel.ErrBadCursor) {
+		return fail(c, fiber.StatusBadRequest, err.Error())
+	}
+	if err != nil {
+		a.Log.Error("read feed failed", "channel", name, "err", err)
+		return fail(c, fiber.StatusInternalServerError, "reading the ledger failed; see the hub log")
+	}
+	return c.JSON(page)
+}
+
+// BindingView is one SKU of GET /api/v1/channels/{name}/skus.
+type BindingView struct {
+	SKU        string `json:"sku"`
+	ExternalID string `json:"external_id"`
+}
+
+// listChannelSKUs serves GET /api/v1/channels/{name}/skus?bound=true|false:
+// the SKUs that have, or lack, an id on the channel, with counts of both.
+func (a *API) listChannelSKUs(c *fiber.Ctx) error {
+	name := c.Params("name")
+	var bind func(*ledger.SKUStock) string
+	for _, w := range a.Channels {
+		if w.Channel() == name {
+			bind = w.ExternalID
+		}
+	}
+	if f, ok := a.Feeds[name]; ok && bind == nil {
+		bind = f.Binder.Resolve
+	}
+	if bind == nil {
+		return fail(c, fiber.StatusNotFound, "channel "+strconv.Quote(name)+" is not in the config")
+	}
+	want := c.Query("bound", "false")
+	if want != "true" && want != "false" {
+		return fail(c, fiber.StatusBadRequest, "bound "+strconv.Quote(want)+" is invalid; use true or false")
+	}
+	limit, err := queryLimit(c, 1000)
+	if err != nil {
+		return fail(c, fiber.StatusBadRequest, err.Error())
+	}
+	bound, unbound := 0, 0
+	list := []BindingView{}
+	var page []string
+	flush := func() error {
+		st, err := a.Store.Stock(c.UserContext(), page)
+		if err != nil {
+			return err
+		}
+		for _, sku := range page {
+			ext := ""
+			if s := st[sku]; s != nil {
+				ext = bind(s)
+			}
+			isBound := ext != ""
+			if isBound {
+				bound++
+			} else {
+				unbound++
+			}
+			if isBound == (want == "true") && len(list) < limit {
+				list = append(list, BindingView{SKU: sku, ExternalID: ext})
+			}
+		}
+		page = page[:0]
+		return nil
+	}
+	err = a.Store.ForEachSKU(c.UserContext(), func(sku string) error {
+		page = append(page, sku)
+		if len(page) == 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		a.Log.Error("list channel SKUs failed", "channel", name, "err", err)
+		return fail(c, fiber.StatusInternalServerError, "reading the ledger failed; see the hub log")
+	}
+	return c.JSON(fiber.Map{"channel": name, "bound": bound, "unbound": unbound, "skus": list})
+}
+
+// queryLimit reads the limit query parameter: def when absent, 1 to 10000.
+func queryLimit(c *fiber.Ctx, def int) (int, error) {
+	q := c.Query("limit")
+	if q == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n <= 0 || n > 10000 {
+		return 0, fmt.Errorf("limit %q is invalid; use a whole number from 1 to 10000", q)
+	}
+	return n, nil
 }
 
 // SKUResponse is the body of GET /api/v1/skus/{sku}.
@@ -48,8 +161,12 @@ type ChannelView struct {
 	// ExternalID is the channel's own id of the SKU (Ozon offer_id,
 	// Wildberries chrtId); empty when the SKU is not bound.
 	ExternalID string `json:"external_id"`
-	// Desired is what the channel should show now, from the ledger.
-	Desired int64 `json:"desired"`
+	// Kind is what the entry keeps in step: "stock" (units) or "prices"
+	// (kopecks).
+	Kind string `json:"kind"`
+	// Desired is what the channel should show now, from the ledger; absent
+	// when there is nothing to send, such as no price of the channel's type.
+	Desired *int64 `json:"desired,omitempty"`
 	ledger.ChannelState
 }
 
@@ -78,7 +195,7 @@ func (a *API) getSKU(c *fiber.Ctx) error {
 		resp.Levels = []ledger.StockLevel{}
 	}
 	for _, w := range a.Channels {
-		states, err := a.Store.ChannelStates(c.UserContext(), w.Channel(), []string{sku})
+		states, err := a.Store.ChannelStates(c.UserContext(), w.StateKey(), []string{sku})
 		if err != nil {
 			a.Log.Error("read channel state failed", "sku", sku, "channel", w.Channel(), "err", err)
 			return fail(c, fiber.StatusInternalServerError, "reading the ledger failed; see the hub log")
@@ -89,20 +206,19 @@ func (a *API) getSKU(c *fiber.Ctx) error {
 		if ws == nil {
 			ws = []string{}
 		}
-		resp.Channels = append(resp.Channels, ChannelView{Channel: w.Channel(), Warehouses: ws,
-			ExternalID: w.ExternalID(&v.SKUStock), Desired: channel.Desired(&v.SKUStock, w.Warehouses()), ChannelState: cs})
+		view := ChannelView{Channel: w.Channel(), Kind: w.Kind(), Warehouses: ws, ExternalID: w.ExternalID(&v.SKUStock), ChannelState: cs}
+		if value, ok := w.Value(&v.SKUStock); ok {
+			view.Desired = &value
+		}
+		resp.Channels = append(resp.Channels, view)
 	}
 	return c.JSON(resp)
 }
 
 func (a *API) listDeadLetters(c *fiber.Ctx) error {
-	limit := 100
-	if q := c.Query("limit"); q != "" {
-		n, err := strconv.Atoi(q)
-		if err != nil || n <= 0 || n > 10000 {
-			return fail(c, fiber.StatusBadRequest, "limit "+strconv.Quote(q)+" is invalid; use a whole number from 1 to 10000")
-		}
-		limit = n
+	limit, err := queryLimit(c, 100)
+	if err != nil {
+		return fail(c, fiber.StatusBadRequest, err.Error())
 	}
 	dl, err := a.Store.DeadLetters(c.UserContext(), limit)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,7 +36,13 @@ type App struct {
 	Bus      *bus.Bus
 	Ingest   *ingest.Service
 	Exchange *exchange.Handler
-	Workers  []*channel.Worker
+	// Workers lists every channel's workers: stock, and prices where the
+	// channel sends prices.
+	Workers []*channel.Worker
+	// Feeds are the channels that poll the hub, by name.
+	Feeds map[string]*channel.Feed
+
+	channels []*channelRun
 
 	fiber    *fiber.App
 	locker   ledger.Locker
@@ -111,12 +118,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, err
 	}
 
-	for _, ch := range cfg.Channels {
-		w, err := a.newWorker(ch)
+	a.Feeds = map[string]*channel.Feed{}
+	chans := slices.Clone(cfg.Channels)
+	slices.SortStableFunc(chans, func(x, y config.ChannelConfig) int { return y.Priority - x.Priority })
+	for _, ch := range chans {
+		run, err := a.newChannel(ch)
 		if err != nil {
 			return nil, fmt.Errorf("channel %s: %w", ch.Name, err)
 		}
-		a.Workers = append(a.Workers, w)
+		a.channels = append(a.channels, run)
+		a.Workers = append(a.Workers, run.workers...)
 	}
 
 	a.fiber = fiber.New(fiber.Config{
@@ -126,27 +137,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		ReadTimeout:           5 * time.Minute,
 	})
 	a.Exchange.Register(a.fiber)
-	(&api.API{Store: a.Store, Channels: a.Workers, Log: log.With("component", "api")}).Register(a.fiber)
+	(&api.API{Store: a.Store, Channels: a.Workers, Feeds: a.Feeds, Log: log.With("component", "api")}).Register(a.fiber)
 
 	ok = true
 	return a, nil
-}
-
-func (a *App) newWorker(ch config.ChannelConfig) (*channel.Worker, error) {
-	pusher, err := newPusher(ch, a.cfg.Instance, a.log, a.clock)
-	if err != nil {
-		return nil, err
-	}
-	binder, err := channel.NewBinder(ch.Binding)
-	if err != nil {
-		return nil, err
-	}
-	return channel.NewWorker(channel.WorkerConfig{
-		Channel:     ch.Name,
-		Warehouses:  ch.Warehouses,
-		MaxAttempts: ch.MaxAttempts,
-		Clock:       a.clock,
-	}, a.Store, pusher, binder, a.log)
 }
 
 // Start listens on cfg.Listen and starts, for each channel, a loop that
@@ -161,12 +155,15 @@ func (a *App) Start(ctx context.Context) error {
 	a.listener = ln
 	ctx, a.cancel = context.WithCancel(ctx)
 
-	for _, w := range a.Workers {
-		w := w
+	for _, run := range a.channels {
+		if len(run.workers) == 0 {
+			continue
+		}
+		run := run
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.lead(ctx, "channel:"+w.Channel(), func(ctx context.Context) { a.runChannel(ctx, w) })
+			a.lead(ctx, "channel:"+run.name, func(ctx context.Context) { a.runChannel(ctx, run) })
 		}()
 	}
 	a.wg.Add(1)

@@ -10,7 +10,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"obmenhub/hub/bus"
-	"obmenhub/hub/channel"
 	"obmenhub/hub/config"
 	"obmenhub/hub/ledger"
 )
@@ -99,12 +98,12 @@ func (a *App) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// runChannel consumes the channel's events and runs its worker until ctx
+// runChannel consumes the channel's events and runs its workers until ctx
 // ends. It marks every SKU due first, so that the channel receives
 // whatever an earlier leader left unsent.
-func (a *App) runChannel(ctx context.Context, w *channel.Worker) {
-	log := a.log.With("channel", w.Channel())
-	sub, err := a.Bus.SubscriberFor(w.Channel())
+func (a *App) runChannel(ctx context.Context, run *channelRun) {
+	log := a.log.With("channel", run.name)
+	sub, err := a.Bus.SubscriberFor(run.name)
 	if err != nil {
 		log.Error("subscribe failed", "err", err)
 		a.sleep(ctx, leaseRetry)
@@ -116,31 +115,36 @@ func (a *App) runChannel(ctx context.Context, w *channel.Worker) {
 		a.sleep(ctx, leaseRetry)
 		return
 	}
-	a.setConsuming(w.Channel(), true)
-	defer a.setConsuming(w.Channel(), false)
+	a.setConsuming(run.name, true)
+	defer a.setConsuming(run.name, false)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		w.Run(ctx)
-	}()
-	if err := w.Resync(ctx); err != nil && ctx.Err() == nil {
-		log.Error("resync failed", "err", err)
+	for _, w := range run.workers {
+		w := w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Run(ctx)
+		}()
+		if err := w.Resync(ctx); err != nil && ctx.Err() == nil {
+			log.Error("resync failed", "target", w.Kind(), "err", err)
+		}
 	}
 	for msg := range msgs {
-		a.handleNotice(ctx, w, msg, log)
+		a.handleNotice(ctx, run, msg, log)
 	}
 	wg.Wait()
 }
 
-// handleNotice marks the SKUs of one event due on the worker. A message
-// that cannot be handled is returned to the bus; on its
+// handleNotice marks the SKUs of one event due on the channel's workers. A
+// message that cannot be handled is returned to the bus; on its
 // bus.max_deliveries-th delivery it is stored as a dead letter instead,
 // once, and acknowledged.
-func (a *App) handleNotice(ctx context.Context, w *channel.Worker, msg *message.Message, log *slog.Logger) {
+func (a *App) handleNotice(ctx context.Context, run *channelRun, msg *message.Message, log *slog.Logger) {
 	ev, err := bus.DecodeStockChanged(msg)
 	if err == nil {
-		w.Enqueue(ev.SKUs, a.clock.Now())
+		for _, w := range run.workers {
+			w.Notify(ev.SKUs)
+		}
 		msg.Ack()
 		return
 	}
@@ -151,11 +155,11 @@ func (a *App) handleNotice(ctx context.Context, w *channel.Worker, msg *message.
 		return
 	}
 	id, derr := a.Store.AddDeadLetter(ctx, ledger.DeadLetter{
-		Channel:   w.Channel(),
+		Channel:   run.name,
 		Reason:    fmt.Sprintf("poison message: not handled in %d deliveries", attempt),
 		Attempts:  attempt,
 		LastError: err.Error(),
-		MessageID: w.Channel() + "/" + msg.UUID,
+		MessageID: run.name + "/" + msg.UUID,
 		Payload:   string(msg.Payload),
 		CreatedAt: a.clock.Now(),
 	})

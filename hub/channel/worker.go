@@ -33,6 +33,11 @@ type WorkerConfig struct {
 	// BatchSize is the most SKUs one round reads and pushes. Default 5000;
 	// the adapter splits a round into vendor-sized requests.
 	BatchSize int
+	// Interval, when positive, sends changes at most once per interval, at
+	// multiples of it on the clock, for channels that take a batch every
+	// few minutes. Zero sends each change at once. Retries and deferrals
+	// keep their own times.
+	Interval time.Duration
 	// Clock is the time source for due times and waits. Default the wall
 	// clock. A scaled clock lets tests live through vendor pacing rules
 	// such as Ozon's 30 s per product-warehouse pair.
@@ -63,7 +68,7 @@ func (c *WorkerConfig) setDefaults() {
 type Worker struct {
 	cfg    WorkerConfig
 	store  ledger.Store
-	pusher adapters.StockPusher
+	target Target
 	binder *Binder
 	log    *slog.Logger
 
@@ -78,7 +83,7 @@ type Worker struct {
 }
 
 // NewWorker returns a worker for one channel.
-func NewWorker(cfg WorkerConfig, store ledger.Store, pusher adapters.StockPusher, binder *Binder, log *slog.Logger) (*Worker, error) {
+func NewWorker(cfg WorkerConfig, store ledger.Store, target Target, binder *Binder, log *slog.Logger) (*Worker, error) {
 	cfg.setDefaults()
 	if cfg.Channel == "" {
 		return nil, errors.New("channel worker: channel name is empty")
@@ -86,9 +91,9 @@ func NewWorker(cfg WorkerConfig, store ledger.Store, pusher adapters.StockPusher
 	return &Worker{
 		cfg:      cfg,
 		store:    store,
-		pusher:   pusher,
+		target:   target,
 		binder:   binder,
-		log:      log.With("channel", cfg.Channel),
+		log:      log.With("channel", cfg.Channel, "target", target.Kind()),
 		due:      make(map[string]time.Time),
 		attempts: make(map[string]int),
 		wake:     make(chan struct{}, 1),
@@ -99,12 +104,38 @@ func NewWorker(cfg WorkerConfig, store ledger.Store, pusher adapters.StockPusher
 // Channel returns the channel's name.
 func (w *Worker) Channel() string { return w.cfg.Channel }
 
+// Kind returns what the worker keeps in step: "stock" or "prices".
+func (w *Worker) Kind() string { return w.target.Kind() }
+
+// StateKey is the ledger's channel key of the worker's confirmed values:
+// the channel's name for stock, "<name>/prices" for prices.
+func (w *Worker) StateKey() string {
+	if w.target.Kind() == "stock" {
+		return w.cfg.Channel
+	}
+	return w.cfg.Channel + "/" + w.target.Kind()
+}
+
+// Value returns the number the channel should show for st, as the
+// worker's target computes it, and false when there is none.
+func (w *Worker) Value(st *ledger.SKUStock) (int64, bool) { return w.target.Value(st) }
+
 // ExternalID returns the channel's own id of the SKU, or "" when the SKU
 // is not bound on the channel.
 func (w *Worker) ExternalID(st *ledger.SKUStock) string { return w.binder.Resolve(st) }
 
 // Warehouses returns the 1C warehouses whose sum the channel shows.
 func (w *Worker) Warehouses() []string { return w.cfg.Warehouses }
+
+// Notify marks skus that changed in the ledger: due at once, or at the
+// next interval boundary for an interval channel.
+func (w *Worker) Notify(skus []string) {
+	at := w.cfg.Clock.Now()
+	if iv := w.cfg.Interval; iv > 0 {
+		at = at.Truncate(iv).Add(iv)
+	}
+	w.Enqueue(skus, at)
+}
 
 // Enqueue marks skus to be checked at or after at. An earlier mark of a
 // SKU wins over a later one.
@@ -254,7 +285,7 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 	if err != nil {
 		return err
 	}
-	states, err := w.store.ChannelStates(ctx, w.cfg.Channel, skus)
+	states, err := w.store.ChannelStates(ctx, w.StateKey(), skus)
 	if err != nil {
 		return err
 	}
@@ -263,8 +294,13 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 	var save []ledger.ChannelState
 	var unbound []string
 	for _, sku := range skus {
-		desired := Desired(stock[sku], w.cfg.Warehouses)
-		w.checkTotalOnly(stock[sku])
+		desired, ok := w.target.Value(stock[sku])
+		if !ok {
+			continue
+		}
+		if w.target.Kind() == "stock" {
+			w.checkTotalOnly(stock[sku])
+		}
 		cs := states[sku]
 		cs.SKU = sku
 		if cs.Confirmed != nil && *cs.Confirmed == desired {
@@ -295,10 +331,10 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 			"first_skus", unbound[:min(len(unbound), 5)])
 	}
 	if len(items) > 0 {
-		results, pushErr := w.pusher.PushStock(ctx, items)
+		results, pushErr := w.target.Push(ctx, items, stock)
 		save = append(save, w.settle(ctx, items, results, pushErr, states, now)...)
 	}
-	if err := w.store.SaveChannelStates(ctx, w.cfg.Channel, save); err != nil {
+	if err := w.store.SaveChannelStates(ctx, w.StateKey(), save); err != nil {
 		return err
 	}
 	w.mu.Lock()
@@ -350,7 +386,7 @@ func (w *Worker) settle(ctx context.Context, items []adapters.StockItem, results
 func (w *Worker) deadLetter(ctx context.Context, it adapters.StockItem, attempts int, reason string, cause error, cs ledger.ChannelState) ledger.ChannelState {
 	payload, _ := json.Marshal(it)
 	id, err := w.store.AddDeadLetter(ctx, ledger.DeadLetter{
-		Channel:   w.cfg.Channel,
+		Channel:   w.StateKey(),
 		SKUs:      []string{it.SKU},
 		Reason:    reason,
 		Attempts:  attempts,

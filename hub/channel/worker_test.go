@@ -101,7 +101,7 @@ func newWorker(t *testing.T, s ledger.Store, p adapters.StockPusher, clk *clock,
 	t.Helper()
 	b, _ := NewBinder(BindingConfig{})
 	w, err := NewWorker(WorkerConfig{Channel: "ozon", Warehouses: warehouses, MaxAttempts: 3, Clock: clk,
-		Backoff: func(int) time.Duration { return time.Minute }}, s, p, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		Backoff: func(int) time.Duration { return time.Minute }}, s, StockTarget{Pusher: p, Warehouses: warehouses}, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("NewWorker: %v", err)
 	}
@@ -258,7 +258,7 @@ func TestWorkerUnboundSKU(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	p := &fakePusher{}
 	b, _ := NewBinder(BindingConfig{By: BindArticle})
-	w, _ := NewWorker(WorkerConfig{Channel: "wb", Clock: clk}, s, p, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w, _ := NewWorker(WorkerConfig{Channel: "wb", Clock: clk}, s, StockTarget{Pusher: p}, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	putStock(t, s, clk.Now(), "A", "w1", "4")
 	w.Enqueue([]string{"A"}, clk.Now())
 	runDue(t, w)
@@ -271,5 +271,28 @@ func TestWorkerUnboundSKU(t *testing.T) {
 	}
 	if dl, _ := s.DeadLetters(context.Background(), 10); len(dl) != 0 {
 		t.Errorf("dead letters = %d, want 0: unbound SKUs must not flood the queue", len(dl))
+	}
+}
+
+func TestIntervalChannelWaitsForBoundary(t *testing.T) {
+	s := newStore(t)
+	clk := &clock{t: time.Date(2026, 12, 1, 10, 1, 0, 0, time.UTC)}
+	p := &fakePusher{}
+	b, _ := NewBinder(BindingConfig{})
+	w, err := NewWorker(WorkerConfig{Channel: "store", Interval: 5 * time.Minute, Clock: clk}, s, StockTarget{Pusher: p}, b,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	putStock(t, s, clk.Now(), "A", "w1", "4")
+	w.Notify([]string{"A"})
+	runDue(t, w)
+	if n := len(p.sent()); n != 0 {
+		t.Fatalf("pushes before the interval boundary = %d, want 0", n)
+	}
+	clk.Add(4 * time.Minute) // 10:05
+	runDue(t, w)
+	if n := len(p.sent()); n != 1 {
+		t.Errorf("pushes at the boundary = %d, want 1", n)
 	}
 }

@@ -114,6 +114,33 @@ type ChannelConfig struct {
 	// MaxAttempts is how often a retriable failure is tried before it is
 	// dead-lettered. Default 8.
 	MaxAttempts int `yaml:"max_attempts"`
+	// Prices, when set, sends prices too.
+	Prices *PricesConfig `yaml:"prices"`
+	// Mode is push (default: each change at once) or interval (changes
+	// every Interval).
+	Mode string `yaml:"mode"`
+	// Interval is the period of an interval channel, such as 5m.
+	Interval time.Duration `yaml:"interval"`
+	// BatchSize caps the SKUs one round reads and sends; the adapter
+	// splits a round into requests of the vendor's size. Default 5000.
+	BatchSize int `yaml:"batch_size"`
+	// Priority orders the channels at start: a channel with a higher
+	// priority takes its lease and catches up first. Default 0.
+	Priority int `yaml:"priority"`
+}
+
+// PricesConfig maps 1C price types onto a channel's prices.
+type PricesConfig struct {
+	// PriceType is the 1C price type id (ИдТипаЦены) of the selling
+	// price. Required.
+	PriceType string `yaml:"price_type"`
+	// OldPriceType is the 1C price type id of the crossed-out price before
+	// a discount. Optional.
+	OldPriceType string `yaml:"old_price_type"`
+	// Binding, when set, replaces the channel's binding for prices, for a
+	// vendor that names goods differently there (Wildberries takes stock by
+	// chrtId and prices by nmID).
+	Binding *channel.BindingConfig `yaml:"binding"`
 }
 
 // DemoConfig starts built-in marketplace simulators in the hub process,
@@ -272,6 +299,21 @@ func (c *Config) validate() error {
 			}
 		default:
 			errs = append(errs, fmt.Errorf("%s: kind %q: use ozon or wildberries", where, ch.Kind))
+		}
+		switch ch.Mode {
+		case "", "push":
+		case "interval":
+			if ch.Interval <= 0 {
+				errs = append(errs, fmt.Errorf("%s: mode interval needs interval, such as 5m", where))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s: mode %q: use push or interval", where, ch.Mode))
+		}
+		if ch.Prices != nil && ch.Prices.PriceType == "" {
+			errs = append(errs, fmt.Errorf("%s: prices.price_type is empty; give the 1C price type id (ИдТипаЦены)", where))
+		}
+		if ch.BatchSize < 0 {
+			errs = append(errs, fmt.Errorf("%s: batch_size %d is negative", where, ch.BatchSize))
 		}
 		if ch.RequestsPerMinute < 0 {
 			errs = append(errs, fmt.Errorf("%s: requests_per_minute %v is negative", where, ch.RequestsPerMinute))

@@ -151,7 +151,7 @@ const (
 	offerHead = `INSERT INTO offers(sku, product_id, name, article, barcode, catalog_id, deleted, gen, seq,
 		levels, stock_gen, stock_seq, prices, price_gen, price_seq, changed_seq) VALUES `
 	offerTail = `ON CONFLICT (sku) DO UPDATE SET
-			changed_seq = CASE WHEN (` + newerStock + `) OR (excluded.deleted <> offers.deleted AND ` + newerMeta + `)
+			changed_seq = CASE WHEN (` + newerStock + `) OR (` + newerPrices + `) OR (excluded.deleted <> offers.deleted AND ` + newerMeta + `)
 				THEN excluded.changed_seq ELSE offers.changed_seq END,
 			product_id = CASE WHEN ` + newerMeta + ` THEN excluded.product_id ELSE offers.product_id END,
 			name = CASE WHEN excluded.name <> '' AND ` + newerMeta + ` THEN excluded.name ELSE offers.name END,
@@ -262,7 +262,7 @@ func (f *fileTx) Offer(o *model.Offer) error {
 		levels, stockGen, stockSeq = string(b), gen, seq
 	}
 	changed := int64(0)
-	if o.HasStock() || o.Deleted {
+	if o.HasStock() || o.Deleted || len(o.Prices) > 0 {
 		changed = seq
 	}
 
@@ -331,6 +331,25 @@ func (f *fileTx) Commit(ctx context.Context) (*FileResult, error) {
 	}
 	f.done = true
 	return &FileResult{Version: f.version, Products: f.nProduct, Offers: f.nOffer}, nil
+}
+
+// Changes implements Store.
+func (s *SQLStore) Changes(ctx context.Context, seq int64, sku string, limit int) ([]Change, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT sku, changed_seq FROM offers
+		WHERE (changed_seq, sku) > (?, ?) ORDER BY changed_seq, sku LIMIT ?`), seq, sku, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: list changes after file %d: %w", seq, err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		if err := rows.Scan(&c.SKU, &c.Seq); err != nil {
+			return nil, fmt.Errorf("ledger: list changes after file %d: %w", seq, err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // ChangedSKUs implements Store.
@@ -417,7 +436,7 @@ func (s *SQLStore) Stock(ctx context.Context, skus []string) (map[string]*SKUSto
 		in, args := s.inList("o.sku", part)
 		rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT o.sku, o.product_id, o.article, o.barcode,
 				o.deleted <> 0 OR COALESCE(p.deleted, 0) <> 0, COALESCE(p.article, ''), COALESCE(p.barcode, ''),
-				o.levels, o.stock_gen, o.stock_seq
+				o.levels, o.stock_gen, o.stock_seq, o.prices, o.price_gen, o.price_seq
 			FROM offers o LEFT JOIN products p ON p.id = o.product_id
 			WHERE `+in), args...)
 		if err != nil {
@@ -425,10 +444,10 @@ func (s *SQLStore) Stock(ctx context.Context, skus []string) (map[string]*SKUSto
 		}
 		for rows.Next() {
 			st := &SKUStock{}
-			var pArticle, pBarcode, levels string
-			var gen, seq int64
+			var pArticle, pBarcode, levels, prices string
+			var gen, seq, priceGen, priceSeq int64
 			if err := rows.Scan(&st.SKU, &st.ProductID, &st.Article, &st.Barcode, &st.Deleted, &pArticle, &pBarcode,
-				&levels, &gen, &seq); err != nil {
+				&levels, &gen, &seq, &prices, &priceGen, &priceSeq); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("ledger: read stock: %w", err)
 			}
@@ -441,6 +460,10 @@ func (s *SQLStore) Stock(ctx context.Context, skus []string) (map[string]*SKUSto
 			if st.Levels, err = decodeLevels(levels, model.Version{Generated: time.Unix(0, gen).UTC(), Seq: seq}); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("ledger: stock of %s: %w", st.SKU, err)
+			}
+			if st.Prices, err = decodePrices(prices, model.Version{Generated: time.Unix(0, priceGen).UTC(), Seq: priceSeq}); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("ledger: prices of %s: %w", st.SKU, err)
 			}
 			out[st.SKU] = st
 		}
@@ -512,27 +535,30 @@ func (s *SQLStore) SKU(ctx context.Context, sku string) (*SKUView, error) {
 	if !ok {
 		return nil, fmt.Errorf("SKU %q: %w", sku, ErrNotFound)
 	}
-	v := &SKUView{SKUStock: *one, Prices: []PriceLevel{}}
-	var prices string
-	var gen, seq int64
-	err = s.db.QueryRowContext(ctx, s.rebind(`SELECT name, prices, price_gen, price_seq FROM offers WHERE sku = ?`), sku).
-		Scan(&v.Name, &prices, &gen, &seq)
-	if err != nil {
+	v := &SKUView{SKUStock: *one}
+	if v.Prices == nil {
+		v.Prices = []PriceLevel{}
+	}
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT name FROM offers WHERE sku = ?`), sku).Scan(&v.Name); err != nil {
 		return nil, fmt.Errorf("ledger: read offer %s: %w", sku, err)
 	}
+	return v, nil
+}
+
+func decodePrices(text string, v model.Version) ([]PriceLevel, error) {
 	var stored []storedPrice
-	if err := json.Unmarshal([]byte(prices), &stored); err != nil {
-		return nil, fmt.Errorf("ledger: prices of %s: decode %q: %w", sku, prices, err)
+	if err := json.Unmarshal([]byte(text), &stored); err != nil {
+		return nil, fmt.Errorf("decode prices %q: %w", text, err)
 	}
+	out := make([]PriceLevel, 0, len(stored))
 	for _, p := range stored {
 		val, err := model.ParseDecimal(p[1])
 		if err != nil {
-			return nil, fmt.Errorf("ledger: price %s of %s: %w", p[0], sku, err)
+			return nil, fmt.Errorf("price %s: %w", p[0], err)
 		}
-		v.Prices = append(v.Prices, PriceLevel{PriceType: p[0], Value: val, Currency: p[2],
-			Version: model.Version{Generated: time.Unix(0, gen).UTC(), Seq: seq}})
+		out = append(out, PriceLevel{PriceType: p[0], Value: val, Currency: p[2], Version: v})
 	}
-	return v, nil
+	return out, nil
 }
 
 // ChannelStates implements Store.

@@ -26,9 +26,14 @@ type Store interface {
 
 	// ChangedSKUs calls fn with pages of at most pageSize SKUs, in SKU
 	// order, whose channel numbers the committed file seq may have changed:
-	// their stock or deletion mark, or their product's, including SKUs a
-	// full package set to no stock.
+	// their stock, prices or deletion mark, or their product's, including
+	// SKUs a full package set to no stock.
 	ChangedSKUs(ctx context.Context, seq int64, pageSize int, fn func(skus []string) error) error
+
+	// Changes returns up to limit SKUs whose last change is after the
+	// position (seq, sku), in the order of that position: the last file that
+	// changed a SKU, then the SKU. A pull feed pages through it.
+	Changes(ctx context.Context, seq int64, sku string, limit int) ([]Change, error)
 
 	// Stock returns the stock of each given SKU that the ledger knows.
 	Stock(ctx context.Context, skus []string) (map[string]*SKUStock, error)
@@ -78,6 +83,12 @@ type FileResult struct {
 	Offers   int
 }
 
+// Change is a SKU and the sequence of the last file that changed it.
+type Change struct {
+	SKU string
+	Seq int64
+}
+
 // FileRef names one committed file.
 type FileRef struct {
 	Seq  int64
@@ -93,6 +104,9 @@ type SKUStock struct {
 	// Deleted is true when the offer or its product is marked deleted.
 	Deleted bool
 	Levels  []StockLevel
+	// Prices lists one price per 1C price type, from the last file that
+	// gave the offer's prices.
+	Prices []PriceLevel
 }
 
 // StockLevel is the quantity of one SKU on one 1C warehouse.
@@ -113,8 +127,7 @@ type PriceLevel struct {
 // SKUView is everything the ledger holds about one SKU.
 type SKUView struct {
 	SKUStock
-	Name   string       `json:"name,omitempty"`
-	Prices []PriceLevel `json:"prices"`
+	Name string `json:"name,omitempty"`
 }
 
 // ChannelState is what a channel was sent and confirmed for one SKU.

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"dead letters", testDeadLetters},
 		{"for each SKU pages", testForEachSKU},
 		{"outbox of unpublished files", testOutbox},
+		{"changes in feed order", testChanges},
 		{"SKU order is byte order", testByteOrder},
 	}
 	for _, tt := range tests {
@@ -231,9 +232,10 @@ func testSeparateSets(t *testing.T, s ledger.Store) {
 	priceOnly := offer("A")
 	priceOnly.Prices = []model.Price{{PriceType: "retail", Value: model.MustDecimal("120")}}
 	res := apply(t, s, model.Document{File: "prices.xml", Kind: model.KindPrices, Generated: base.Add(time.Minute), ChangesOnly: false}, priceOnly)
-	if got := changed(t, s, res); len(got) != 0 {
-		t.Errorf("prices file changed stock of %v, want none", got)
+	if got := changed(t, s, res); len(got) != 1 || got[0] != "A" {
+		t.Errorf("prices file announced %v, want [A]: channels that show prices must see it", got)
 	}
+	wantLevels(t, s, "A", map[string]string{"w1": "5"})
 	rests := apply(t, s, model.Document{File: "rests.xml", Kind: model.KindRests, Generated: base.Add(2 * time.Minute), ChangesOnly: true}, offer("A", "w1", "2"))
 	if got := changed(t, s, rests); len(got) != 1 || got[0] != "A" {
 		t.Errorf("rests file announced %v, want [A]", got)
@@ -675,4 +677,25 @@ func testRestsKeepDescription(t *testing.T, s ledger.Store) {
 		t.Errorf("deleted = false, want the deletion mark kept by the rests files")
 	}
 	wantLevels(t, s, "A", map[string]string{"w1": "7"})
+}
+
+func testChanges(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	first := apply(t, s, model.Document{File: "a.xml", Generated: base, ChangesOnly: true}, offer("B", "w1", "1"), offer("A", "w1", "1"))
+	second := apply(t, s, model.Document{File: "b.xml", Generated: base, ChangesOnly: true}, offer("B", "w1", "2"))
+	all, err := s.Changes(ctx, -1, "", 10)
+	if err != nil {
+		t.Fatalf("Changes: %v", err)
+	}
+	want := []ledger.Change{{SKU: "A", Seq: first.Version.Seq}, {SKU: "B", Seq: second.Version.Seq}}
+	if len(all) != 2 || all[0] != want[0] || all[1] != want[1] {
+		t.Fatalf("changes = %+v, want %+v", all, want)
+	}
+	rest, err := s.Changes(ctx, all[0].Seq, all[0].SKU, 10)
+	if err != nil {
+		t.Fatalf("Changes: %v", err)
+	}
+	if len(rest) != 1 || rest[0] != want[1] {
+		t.Errorf("changes after A = %+v, want only B", rest)
+	}
 }

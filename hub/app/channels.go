@@ -1,0 +1,64 @@
+package app
+
+import (
+	"fmt"
+
+	"obmenhub/adapters"
+	"obmenhub/hub/channel"
+	"obmenhub/hub/config"
+)
+
+// channelRun is one configured channel: the workers that push to it, led
+// together by one lease and fed by one subscription.
+type channelRun struct {
+	name    string
+	workers []*channel.Worker
+}
+
+// newChannel builds the workers of one channel: stock always, prices when
+// the channel's config maps a price type and its adapter takes prices.
+func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
+	pusher, err := newPusher(ch, a.cfg.Instance, a.log, a.clock)
+	if err != nil {
+		return nil, err
+	}
+	binder, err := channel.NewBinder(ch.Binding)
+	if err != nil {
+		return nil, err
+	}
+	wc := channel.WorkerConfig{
+		Channel:     ch.Name,
+		Warehouses:  ch.Warehouses,
+		MaxAttempts: ch.MaxAttempts,
+		BatchSize:   ch.BatchSize,
+		Interval:    ch.Interval,
+		Clock:       a.clock,
+	}
+	run := &channelRun{name: ch.Name}
+	stock, err := channel.NewWorker(wc, a.Store, channel.StockTarget{Pusher: pusher, Warehouses: ch.Warehouses}, binder, a.log)
+	if err != nil {
+		return nil, err
+	}
+	run.workers = append(run.workers, stock)
+
+	if ch.Prices == nil {
+		return run, nil
+	}
+	pp, ok := pusher.(adapters.PricePusher)
+	if !ok {
+		return nil, fmt.Errorf("prices: the %s adapter does not send prices; remove the prices section", ch.Kind)
+	}
+	priceBinder := binder
+	if ch.Prices.Binding != nil {
+		if priceBinder, err = channel.NewBinder(*ch.Prices.Binding); err != nil {
+			return nil, fmt.Errorf("prices.binding: %w", err)
+		}
+	}
+	prices, err := channel.NewWorker(wc, a.Store,
+		channel.PriceTarget{Pusher: pp, PriceType: ch.Prices.PriceType, OldPriceType: ch.Prices.OldPriceType}, priceBinder, a.log)
+	if err != nil {
+		return nil, err
+	}
+	run.workers = append(run.workers, prices)
+	return run, nil
+}
