@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -346,4 +347,58 @@ func TestRestartSendsWhatChannelsLack(t *testing.T) {
 	h.waitFor("Ozon", want, h.ozonStock)
 	h.waitFor("Wildberries", want, h.wbStock(chrtIndex(skus)))
 	h.checkClean()
+}
+
+// TestChannelBindingsAPI checks that SKUs missing from a channel's binding
+// are listed as unbound, are never pushed and do not become dead letters.
+func TestChannelBindingsAPI(t *testing.T) {
+	files := []string{testdata.Path(t, "commerceml", "dobromyslov__offers0_1.xml")}
+	want := expectedStock(t, nil, files...)
+	all := skusOf(want)
+	bound := all[:len(all)-3]
+	h := startHub(t, nil, bound)
+	if err := h.client().PostFiles(context.Background(), false, files...); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("Wildberries", pick(want, bound), h.wbStock(chrtIndex(bound)))
+	waitIdle(t, h.app)
+
+	resp, err := http.Get("http://" + h.app.Addr() + "/api/v1/channels/wildberries/skus?bound=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Bound, Unbound int
+		SKUs           []struct{ SKU string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Bound != len(bound) || body.Unbound != 3 || len(body.SKUs) != 3 {
+		t.Errorf("bindings = %+v, want %d bound and the 3 unmapped SKUs listed", body, len(bound))
+	}
+	for i, s := range body.SKUs {
+		if s.SKU != all[len(all)-3+i] {
+			t.Errorf("unbound SKU %d = %s, want %s", i, s.SKU, all[len(all)-3+i])
+		}
+	}
+	if got := len(h.wb.Snapshot()); got != len(bound) {
+		t.Errorf("Wildberries holds %d items, want %d: unbound SKUs must not be pushed", got, len(bound))
+	}
+	letters, err := h.app.Store.DeadLetters(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(letters) != 0 {
+		t.Errorf("dead letters = %d, want 0: unbound SKUs must not flood the queue", len(letters))
+	}
+}
+
+func pick(m map[string]int64, keys []string) map[string]int64 {
+	out := make(map[string]int64, len(keys))
+	for _, k := range keys {
+		out[k] = m[k]
+	}
+	return out
 }
