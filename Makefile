@@ -27,10 +27,12 @@ test:
 	$(GO) test -count=1 -timeout 10m -tags brokerfault -run TestBrokerRestart ./e2e/
 
 # Parse and ingest against xmllint, then stock records per second end to end
-# (embedded and RabbitMQ with PostgreSQL), then the bus alone.
+# (embedded and RabbitMQ with PostgreSQL), a full resync against each
+# vendor's limits, then the bus alone.
 bench:
 	bash mapping/commerceml/bench.sh
 	OBMENHUB_BENCH_OFFERS=100000 $(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./e2e/
+	$(GO) test -run '^$$' -bench Resync -benchtime 1x ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./hub/bus/
 
 lint:

@@ -80,6 +80,26 @@ type Worker struct {
 	idle     chan struct{} // closed and replaced whenever nothing is due
 
 	warnedTotal bool // logged once that offers with only Количество show 0
+	paused      bool
+}
+
+// Pause stops the worker from starting rounds until Resume; marks still
+// collect. Benchmarks use it to time pushes apart from the import.
+func (w *Worker) Pause() {
+	w.mu.Lock()
+	w.paused = true
+	w.mu.Unlock()
+}
+
+// Resume lets a paused worker start rounds again.
+func (w *Worker) Resume() {
+	w.mu.Lock()
+	w.paused = false
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // NewWorker returns a worker for one channel.
@@ -243,6 +263,9 @@ func (w *Worker) take() ([]string, time.Time) {
 	now := w.cfg.Clock.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.paused {
+		return nil, time.Time{}
+	}
 	var batch []string
 	var next time.Time
 	for sku, at := range w.due {
