@@ -19,8 +19,6 @@ import (
 	"obmenhub/retry"
 )
 
-
-
 // resyncChannel is one vendor in BenchmarkResync.
 type resyncChannel struct {
 	name string
