@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"obmenhub/adapters"
+	"obmenhub/adapters/insales"
 	"obmenhub/adapters/ozon"
 	"obmenhub/adapters/wildberries"
 	"obmenhub/hub/config"
@@ -46,6 +47,20 @@ func newPusher(ch config.ChannelConfig, instance string, log *slog.Logger, clock
 			Clock:             clock,
 			UserAgent:         userAgent,
 		})
+	case "insales":
+		password, err := config.Secret("password_env", ch.PasswordEnv)
+		if err != nil {
+			return nil, err
+		}
+		return insales.New(insales.Config{
+			BaseURL:         ch.BaseURL,
+			Login:           ch.Login,
+			Password:        password,
+			RequestsPer5Min: int(ch.RequestsPerMinute * 5),
+			Logger:          log,
+			Clock:           clock,
+			UserAgent:       userAgent,
+		})
 	}
-	return nil, fmt.Errorf("unknown channel kind %q; use ozon or wildberries", ch.Kind)
+	return nil, fmt.Errorf("unknown channel kind %q; use ozon, wildberries or insales", ch.Kind)
 }

@@ -106,6 +106,11 @@ type ChannelConfig struct {
 	APIKeyEnv string `yaml:"api_key_env"`
 	// TokenEnv names the variable with the Wildberries API token.
 	TokenEnv string `yaml:"token_env"`
+	// Login is the InSales app identifier sent with HTTP Basic auth; not a
+	// secret.
+	Login string `yaml:"login"`
+	// PasswordEnv names the variable with the InSales app password.
+	PasswordEnv string `yaml:"password_env"`
 	// RequestsPerMinute overrides the vendor's documented request rate;
 	// 0 keeps it (Ozon stock: 80, Wildberries stock: 300).
 	RequestsPerMinute float64 `yaml:"requests_per_minute"`
