@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"obmenhub/e2e/insalessim"
 	"obmenhub/e2e/ozonsim"
 	"obmenhub/e2e/wbsim"
 	"obmenhub/hub/app"
@@ -44,7 +45,7 @@ type resyncChannel struct {
 // warehouses) to each vendor's simulator, with the vendor's real limits on
 // a clock scaled per vendor. It reports the ratio of the measured time
 // to the theoretical minimum, items ÷ batch size ÷ allowed rate, and the
-// 429 answers, which must be 0.
+// rate-limit answers (429, or 503 for InSales), which must be 0.
 func BenchmarkResync(b *testing.B) {
 	const skus = 20000
 	dir := b.TempDir()
@@ -79,6 +80,19 @@ func BenchmarkResync(b *testing.B) {
 			os.Setenv("BENCH_WB_TOKEN", "t")
 			return fmt.Sprintf(`{name: wildberries, kind: wildberries, base_url: %q, token_env: BENCH_WB_TOKEN, warehouse_id: 1, batch_size: 20000, binding: {by: map, file: %q}}`, s.URL, mapFile),
 				func() int { return len(s.Snapshot()) }, func() int { return s.Stats().TooManyRequests }
+		}},
+		{name: "insales", scale: 10, batch: 100, perMinute: 100, start: func(b *testing.B, clock retry.Clock, mapFile string) (string, func() int, func() int) {
+			s := insalessim.NewTest(b, insalessim.Config{Login: "app", Password: "p", Clock: clock, Logger: testLog()})
+			os.Setenv("BENCH_INSALES_PASSWORD", "p")
+			held := func() int {
+				n := 0
+				for range s.Snapshot() {
+					n++
+				}
+				return n
+			}
+			return fmt.Sprintf(`{name: insales, kind: insales, base_url: %q, login: app, password_env: BENCH_INSALES_PASSWORD, batch_size: 20000, binding: {by: map, file: %q}}`, s.URL, mapFile),
+				held, func() int { return s.Stats().ServiceUnavailable }
 		}},
 	}
 	for _, ch := range channels {

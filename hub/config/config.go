@@ -302,8 +302,12 @@ func (c *Config) validate() error {
 			if ch.TokenEnv == "" {
 				errs = append(errs, fmt.Errorf("%s: wildberries needs token_env", where))
 			}
+		case "insales":
+			if ch.Login == "" || ch.PasswordEnv == "" {
+				errs = append(errs, fmt.Errorf("%s: insales needs login and password_env", where))
+			}
 		default:
-			errs = append(errs, fmt.Errorf("%s: kind %q: use ozon or wildberries", where, ch.Kind))
+			errs = append(errs, fmt.Errorf("%s: kind %q: use ozon, wildberries or insales", where, ch.Kind))
 		}
 		switch ch.Mode {
 		case "", "push":
@@ -323,7 +327,7 @@ func (c *Config) validate() error {
 		if ch.RequestsPerMinute < 0 {
 			errs = append(errs, fmt.Errorf("%s: requests_per_minute %v is negative", where, ch.RequestsPerMinute))
 		}
-		if ch.WarehouseID <= 0 {
+		if (ch.Kind == "ozon" || ch.Kind == "wildberries") && ch.WarehouseID <= 0 {
 			errs = append(errs, fmt.Errorf("%s: warehouse_id must be the channel's positive warehouse id", where))
 		}
 	}
