@@ -173,3 +173,60 @@ func readOracle(t *testing.T, path string, levels map[string]map[string]float64,
 		}
 	}
 }
+
+// expectedPrices reads, independently of the hub's parser, the price of
+// priceType for every offer: the last file that lists the offer's prices
+// wins.
+func expectedPrices(t *testing.T, priceType string, paths ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := xml.NewDecoder(f)
+		var stack []string
+		var text strings.Builder
+		var id, typ, value string
+		for {
+			tok, err := dec.Token()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			switch el := tok.(type) {
+			case xml.StartElement:
+				stack = append(stack, el.Name.Local)
+				text.Reset()
+				if el.Name.Local == "Цена" {
+					typ, value = "", ""
+				}
+			case xml.CharData:
+				text.Write(el)
+			case xml.EndElement:
+				v := strings.TrimSpace(text.String())
+				text.Reset()
+				parent := ""
+				if len(stack) > 1 {
+					parent = stack[len(stack)-2]
+				}
+				switch {
+				case el.Name.Local == "Ид" && parent == "Предложение":
+					id = strings.TrimSuffix(v, "#")
+				case el.Name.Local == "ИдТипаЦены" && parent == "Цена":
+					typ = v
+				case el.Name.Local == "ЦенаЗаЕдиницу" && parent == "Цена":
+					value = v
+				case el.Name.Local == "Цена" && typ == priceType && value != "":
+					out[id] = value
+				}
+				stack = stack[:len(stack)-1]
+			}
+		}
+		f.Close()
+	}
+	return out
+}

@@ -26,6 +26,17 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	run := &channelRun{name: ch.Name}
+	if ch.Webstore != nil && ch.Webstore.Pull {
+		f := &channel.Feed{Channel: ch.Name, Warehouses: ch.Warehouses, Binder: binder}
+		if ch.Prices != nil {
+			f.PriceType, f.OldPriceType = ch.Prices.PriceType, ch.Prices.OldPriceType
+		}
+		a.Feeds[ch.Name] = f
+	}
+	if pusher == nil {
+		return run, nil
+	}
 	wc := channel.WorkerConfig{
 		Channel:     ch.Name,
 		Warehouses:  ch.Warehouses,
@@ -34,7 +45,6 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 		Interval:    ch.Interval,
 		Clock:       a.clock,
 	}
-	run := &channelRun{name: ch.Name}
 	stock, err := channel.NewWorker(wc, a.Store, channel.StockTarget{Pusher: pusher, Warehouses: ch.Warehouses}, binder, a.log)
 	if err != nil {
 		return nil, err

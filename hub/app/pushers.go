@@ -2,11 +2,14 @@ package app
 
 import (
 	"fmt"
+	"os"
 	"log/slog"
 
 	"obmenhub/adapters"
+	"obmenhub/adapters/generic"
 	"obmenhub/adapters/insales"
 	"obmenhub/adapters/ozon"
+	"obmenhub/adapters/webstore"
 	"obmenhub/adapters/wildberries"
 	"obmenhub/hub/config"
 	"obmenhub/retry"
@@ -61,6 +64,40 @@ func newPusher(ch config.ChannelConfig, instance string, log *slog.Logger, clock
 			Clock:           clock,
 			UserAgent:       userAgent,
 		})
+	case "webstore":
+		if ch.Webstore.WebhookURL == "" {
+			return nil, nil // the store only polls the feed
+		}
+		secret, err := config.Secret("webstore.secret_env", ch.Webstore.SecretEnv)
+		if err != nil {
+			return nil, err
+		}
+		return webstore.New(webstore.Config{
+			Channel:           ch.Name,
+			URL:               ch.Webstore.WebhookURL,
+			Secret:            secret,
+			RequestsPerMinute: ch.RequestsPerMinute,
+			Logger:            log,
+			Clock:             clock,
+			UserAgent:         userAgent,
+		})
+	case "generic":
+		gc := *ch.Generic
+		if err := gc.Resolve(os.Getenv); err != nil {
+			return nil, err
+		}
+		a, err := generic.New(gc, generic.Options{Channel: ch.Name, Logger: log, Clock: clock, UserAgent: userAgent})
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := a.PricePusher(); !ok {
+			return stockOnly{a}, nil
+		}
+		return a, nil
 	}
-	return nil, fmt.Errorf("unknown channel kind %q; use ozon, wildberries or insales", ch.Kind)
+	return nil, fmt.Errorf("unknown channel kind %q; use ozon, wildberries, insales, webstore or generic", ch.Kind)
 }
+
+// stockOnly hides the price methods of an adapter that sends no prices,
+// so that a prices section on its channel is reported at start.
+type stockOnly struct{ adapters.StockPusher }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"obmenhub/adapters/generic"
 	"obmenhub/hub/channel"
 )
 
@@ -121,6 +122,11 @@ type ChannelConfig struct {
 	MaxAttempts int `yaml:"max_attempts"`
 	// Prices, when set, sends prices too.
 	Prices *PricesConfig `yaml:"prices"`
+	// Webstore configures a kind webstore channel: the seller's own store.
+	Webstore *WebstoreConfig `yaml:"webstore"`
+	// Generic describes a kind generic channel, an HTTP API set up in
+	// YAML alone; see adapters/generic.
+	Generic *generic.Config `yaml:"generic"`
 	// Mode is push (default: each change at once) or interval (changes
 	// every Interval).
 	Mode string `yaml:"mode"`
@@ -132,6 +138,19 @@ type ChannelConfig struct {
 	// Priority orders the channels at start: a channel with a higher
 	// priority takes its lease and catches up first. Default 0.
 	Priority int `yaml:"priority"`
+}
+
+// WebstoreConfig is the seller's own store, which takes signed webhooks,
+// polls a feed, or both.
+type WebstoreConfig struct {
+	// WebhookURL receives signed JSON webhooks with stock and prices.
+	// Empty: no pushes, the store only polls.
+	WebhookURL string `yaml:"webhook_url"`
+	// SecretEnv names the variable with the shared HMAC secret, at least 16
+	// bytes. Required with webhook_url.
+	SecretEnv string `yaml:"secret_env"`
+	// Pull serves GET /api/v1/channels/<name>/feed for a store that polls.
+	Pull bool `yaml:"pull"`
 }
 
 // PricesConfig maps 1C price types onto a channel's prices.
@@ -290,7 +309,8 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s: duplicate channel name", where))
 		}
 		seen[ch.Name] = true
-		if !strings.HasPrefix(ch.BaseURL, "http://") && !strings.HasPrefix(ch.BaseURL, "https://") {
+		needsBase := ch.Kind == "ozon" || ch.Kind == "wildberries" || ch.Kind == "insales"
+		if needsBase && !strings.HasPrefix(ch.BaseURL, "http://") && !strings.HasPrefix(ch.BaseURL, "https://") {
 			errs = append(errs, fmt.Errorf("%s: base_url %q must start with http:// or https://", where, ch.BaseURL))
 		}
 		switch ch.Kind {
@@ -306,8 +326,24 @@ func (c *Config) validate() error {
 			if ch.Login == "" || ch.PasswordEnv == "" {
 				errs = append(errs, fmt.Errorf("%s: insales needs login and password_env", where))
 			}
+		case "webstore":
+			switch {
+			case ch.Webstore == nil || (ch.Webstore.WebhookURL == "" && !ch.Webstore.Pull):
+				errs = append(errs, fmt.Errorf("%s: webstore needs webstore.webhook_url, webstore.pull: true, or both", where))
+			case ch.Webstore.WebhookURL != "" && ch.Webstore.SecretEnv == "":
+				errs = append(errs, fmt.Errorf("%s: webstore.webhook_url needs webstore.secret_env", where))
+			}
+		case "generic":
+			if ch.Generic == nil {
+				errs = append(errs, fmt.Errorf("%s: generic needs a generic section describing the API", where))
+				break
+			}
+			ch.Generic.SetDefaults()
+			if err := ch.Generic.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: generic: %w", where, err))
+			}
 		default:
-			errs = append(errs, fmt.Errorf("%s: kind %q: use ozon, wildberries or insales", where, ch.Kind))
+			errs = append(errs, fmt.Errorf("%s: kind %q: use ozon, wildberries, insales, webstore or generic", where, ch.Kind))
 		}
 		switch ch.Mode {
 		case "", "push":
