@@ -2,8 +2,8 @@ package app
 
 import (
 	"fmt"
-	"os"
 	"log/slog"
+	"os"
 
 	"obmenhub/adapters"
 	"obmenhub/adapters/generic"
