@@ -62,3 +62,26 @@ type PricePusher interface {
 	// MaxPriceBatch is the most items the vendor accepts in one request.
 	MaxPriceBatch() int
 }
+
+// CatalogEntry is one sellable item in a channel's own catalogue.
+type CatalogEntry struct {
+	// ExternalID is the id that stock is sent with: Ozon offer_id,
+	// Wildberries chrtId, InSales variant id.
+	ExternalID string
+	// PriceID is the id that prices are sent with, when the vendor uses
+	// another one (Wildberries nmID); empty means ExternalID.
+	PriceID string
+	// Article is the seller's article of the item (Ozon offer_id,
+	// Wildberries vendorCode, InSales variant sku).
+	Article string
+	// Barcodes lists the item's barcodes.
+	Barcodes []string
+}
+
+// CatalogLister reads a channel's own catalogue, so that the hub can bind
+// 1C SKUs to the channel's ids by article or barcode.
+type CatalogLister interface {
+	// ListCatalog returns every item of the account's catalogue, reading
+	// as many pages as the vendor's API needs.
+	ListCatalog(ctx context.Context) ([]CatalogEntry, error)
+}
