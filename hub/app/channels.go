@@ -13,6 +13,9 @@ import (
 type channelRun struct {
 	name    string
 	workers []*channel.Worker
+	// lister reads the channel's catalogue for catalogue bindings; nil when
+	// the adapter cannot.
+	lister adapters.CatalogLister
 }
 
 // newChannel builds the workers of one channel: stock always, prices when
@@ -36,6 +39,10 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 	}
 	if pusher == nil {
 		return run, nil
+	}
+	run.lister, _ = pusher.(adapters.CatalogLister)
+	if ok, _ := binder.FromCatalog(); ok && run.lister == nil {
+		return nil, fmt.Errorf("binding by catalog: the %s adapter cannot read the channel's catalogue; use sku, article, barcode or map", ch.Kind)
 	}
 	wc := channel.WorkerConfig{
 		Channel:     ch.Name,

@@ -118,6 +118,13 @@ func (a *App) runChannel(ctx context.Context, run *channelRun) {
 	a.setConsuming(run.name, true)
 	defer a.setConsuming(run.name, false)
 	var wg sync.WaitGroup
+	if run.lister != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.refreshCatalog(ctx, run, log)
+		}()
+	}
 	for _, w := range run.workers {
 		w := w
 		wg.Add(1)
@@ -133,6 +140,47 @@ func (a *App) runChannel(ctx context.Context, run *channelRun) {
 		a.handleNotice(ctx, run, msg, log)
 	}
 	wg.Wait()
+}
+
+// refreshCatalog reads the channel's catalogue into every catalogue
+// binding of its workers, at once and then as often as the binding asks,
+// until ctx ends. After each read the workers look at every SKU again,
+// since bindings may have come or gone.
+func (a *App) refreshCatalog(ctx context.Context, run *channelRun, log *slog.Logger) {
+	var every time.Duration
+	for _, w := range run.workers {
+		if ok, d := w.Binder().FromCatalog(); ok && (every == 0 || d < every) {
+			every = d
+		}
+	}
+	if every == 0 {
+		return
+	}
+	for ctx.Err() == nil {
+		entries, err := run.lister.ListCatalog(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("read channel catalogue failed; will retry", "err", err)
+				a.sleep(ctx, min(every, time.Minute))
+			}
+			continue
+		}
+		for _, w := range run.workers {
+			if ok, _ := w.Binder().FromCatalog(); !ok {
+				continue
+			}
+			ambiguous := w.Binder().LoadCatalog(entries, w.Kind() == "prices")
+			if len(ambiguous) > 0 {
+				log.Warn("catalogue keys shared by several items bind to none", "target", w.Kind(), "count", len(ambiguous),
+					"first_keys", ambiguous[:min(len(ambiguous), 5)])
+			}
+			if err := w.Resync(ctx); err != nil && ctx.Err() == nil {
+				log.Error("resync after catalogue read failed", "err", err)
+			}
+		}
+		log.Info("channel catalogue read", "items", len(entries))
+		a.sleep(ctx, every)
+	}
 }
 
 // handleNotice marks the SKUs of one event due on the channel's workers. A

@@ -10,7 +10,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
+	"sync"
+	"time"
+
+	"obmenhub/adapters"
 
 	"obmenhub/hub/ledger"
 	"obmenhub/hub/model"
@@ -64,6 +69,9 @@ const (
 	BindBarcode = "barcode"
 	// BindMap reads the channel's id from a CSV file of "sku,external_id" lines.
 	BindMap = "map"
+	// BindCatalog reads the channel's own catalogue and matches its items
+	// to SKUs by article or by barcode.
+	BindCatalog = "catalog"
 )
 
 // BindingConfig chooses how a channel's ids are found for the hub's SKUs.
@@ -73,6 +81,10 @@ type BindingConfig struct {
 	// File is the CSV mapping file for By=map: lines "sku,external_id",
 	// an optional header line "sku,external_id".
 	File string `yaml:"file"`
+	// Match is what By=catalog compares: article (default) or barcode.
+	Match string `yaml:"match"`
+	// Refresh is how often By=catalog reads the catalogue again. Default 1h.
+	Refresh time.Duration `yaml:"refresh"`
 }
 
 // Binder resolves a channel's id for a SKU. An empty id means the SKU is
@@ -80,6 +92,14 @@ type BindingConfig struct {
 type Binder struct {
 	by     string
 	byFile map[string]string
+
+	// match, mu and byKey serve By=catalog: the catalogue's ids by article
+	// or barcode, replaced whole on every read of the catalogue.
+	match   string
+	refresh time.Duration
+	mu      sync.RWMutex
+	byKey   map[string]string
+	loaded  bool
 }
 
 // ErrUnbound is the cause recorded for a SKU that has no id on a channel.
@@ -94,6 +114,19 @@ func NewBinder(cfg BindingConfig) (*Binder, error) {
 	switch b.by {
 	case BindSKU, BindArticle, BindBarcode:
 		return b, nil
+	case BindCatalog:
+		b.match = cfg.Match
+		if b.match == "" {
+			b.match = "article"
+		}
+		if b.match != "article" && b.match != "barcode" {
+			return nil, fmt.Errorf("binding.match %q: use article or barcode", cfg.Match)
+		}
+		b.refresh = cfg.Refresh
+		if b.refresh <= 0 {
+			b.refresh = time.Hour
+		}
+		return b, nil
 	case BindMap:
 		if cfg.File == "" {
 			return nil, errors.New("binding by map needs binding.file, a CSV of sku,external_id lines")
@@ -105,7 +138,7 @@ func NewBinder(cfg BindingConfig) (*Binder, error) {
 		b.byFile = m
 		return b, nil
 	}
-	return nil, fmt.Errorf("unknown binding %q; use sku, article, barcode or map", cfg.By)
+	return nil, fmt.Errorf("unknown binding %q; use sku, article, barcode, map or catalog", cfg.By)
 }
 
 func readMapFile(path string) (map[string]string, error) {
@@ -140,6 +173,17 @@ func readMapFile(path string) (map[string]string, error) {
 // Resolve returns the channel's id for st, or "" when it has none.
 func (b *Binder) Resolve(st *ledger.SKUStock) string {
 	switch b.by {
+	case BindCatalog:
+		key := st.Article
+		if b.match == "barcode" {
+			key = st.Barcode
+		}
+		if key == "" {
+			return ""
+		}
+		b.mu.RLock()
+		defer b.mu.RUnlock()
+		return b.byKey[key]
 	case BindArticle:
 		return st.Article
 	case BindBarcode:
@@ -148,4 +192,57 @@ func (b *Binder) Resolve(st *ledger.SKUStock) string {
 		return b.byFile[st.SKU]
 	}
 	return st.SKU
+}
+
+// FromCatalog reports whether the binder reads the channel's catalogue,
+// and how often.
+func (b *Binder) FromCatalog() (bool, time.Duration) { return b.by == BindCatalog, b.refresh }
+
+// Loaded reports whether a catalogue was loaded. Until then a catalogue
+// binder binds nothing, and workers should not run.
+func (b *Binder) Loaded() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.by != BindCatalog || b.loaded
+}
+
+// LoadCatalog replaces the catalogue of a By=catalog binder. usePriceID
+// binds to the entries' price ids where they have one (Wildberries nmID).
+// A key shared by two entries binds to neither, because the hub cannot
+// tell which one a SKU means; LoadCatalog returns those keys.
+func (b *Binder) LoadCatalog(entries []adapters.CatalogEntry, usePriceID bool) (ambiguous []string) {
+	m := make(map[string]string, len(entries))
+	dup := map[string]bool{}
+	add := func(key, id string) {
+		if key == "" {
+			return
+		}
+		if prev, ok := m[key]; ok && prev != id {
+			dup[key] = true
+			return
+		}
+		m[key] = id
+	}
+	for _, e := range entries {
+		id := e.ExternalID
+		if usePriceID && e.PriceID != "" {
+			id = e.PriceID
+		}
+		if b.match == "barcode" {
+			for _, bc := range e.Barcodes {
+				add(bc, id)
+			}
+		} else {
+			add(e.Article, id)
+		}
+	}
+	for key := range dup {
+		delete(m, key)
+		ambiguous = append(ambiguous, key)
+	}
+	sort.Strings(ambiguous)
+	b.mu.Lock()
+	b.byKey, b.loaded = m, true
+	b.mu.Unlock()
+	return ambiguous
 }

@@ -144,6 +144,9 @@ func (w *Worker) Value(st *ledger.SKUStock) (int64, bool) { return w.target.Valu
 // is not bound on the channel.
 func (w *Worker) ExternalID(st *ledger.SKUStock) string { return w.binder.Resolve(st) }
 
+// Binder returns the worker's binding of SKUs to the channel's ids.
+func (w *Worker) Binder() *Binder { return w.binder }
+
 // Warehouses returns the 1C warehouses whose sum the channel shows.
 func (w *Worker) Warehouses() []string { return w.cfg.Warehouses }
 
@@ -304,6 +307,12 @@ func (w *Worker) take() ([]string, time.Time) {
 
 // round pushes what differs from the channel's confirmed state for skus.
 func (w *Worker) round(ctx context.Context, skus []string) error {
+	if !w.binder.Loaded() {
+		// A catalogue binding has not read the channel's catalogue yet:
+		// every SKU would look unbound.
+		w.Enqueue(skus, w.cfg.Clock.Now().Add(time.Second))
+		return nil
+	}
 	stock, err := w.store.Stock(ctx, skus)
 	if err != nil {
 		return err
@@ -330,8 +339,9 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 			w.forget(sku)
 			continue
 		}
-		if cs.Failed != nil && *cs.Failed == desired {
-			// Already dead-lettered for this very value.
+		if cs.Failed != nil && *cs.Failed == desired && cs.LastError != ErrUnbound.Error() {
+			// Already dead-lettered for this very value. An unbound SKU is
+			// looked at again, since a new binding may have come.
 			continue
 		}
 		ext := ""
