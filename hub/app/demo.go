@@ -1,12 +1,17 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"sync"
+	"time"
 
 	"obmenhub/e2e/ozonsim"
 	"obmenhub/e2e/wbsim"
@@ -19,6 +24,7 @@ import (
 type Demo struct {
 	ozon *ozonsim.Server
 	wb   *wbsim.Server
+	shop *http.Server
 }
 
 // StartDemo starts the simulators that cfg.Demo names. Each accepts the
@@ -55,7 +61,75 @@ func StartDemo(cfg *config.Config, log *slog.Logger, clock retry.Clock) (*Demo, 
 		}
 		d.wb = s
 	}
+	if addr := cfg.Demo.ShopListen; addr != "" {
+		s, err := startDemoShop(addr)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("demo: start shop on %s: %w", addr, err)
+		}
+		d.shop = s
+	}
 	return d, nil
+}
+
+// startDemoShop starts a store API that no adapter knows, for the demo's
+// channel described in YAML alone: it takes POST /stock with
+// {"items":[{"id","qty"}]} and POST /prices with {"prices":[{"id","price"}]},
+// and lists what it holds at GET /sim/stocks.
+func startDemoShop(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	stock := map[string]int64{}
+	prices := map[string]string{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /stock", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Items []struct {
+				ID  string `json:"id"`
+				Qty int64  `json:"qty"`
+			} `json:"items"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, it := range in.Items {
+			stock[it.ID] = it.Qty
+		}
+		mu.Unlock()
+		w.Write([]byte(`{"errors":[]}`))
+	})
+	mux.HandleFunc("POST /prices", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Prices []struct {
+				ID    string `json:"id"`
+				Price string `json:"price"`
+			} `json:"prices"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		for _, p := range in.Prices {
+			prices[p.ID] = p.Price
+		}
+		mu.Unlock()
+		w.Write([]byte(`{"errors":[]}`))
+	})
+	mux.HandleFunc("GET /sim/stocks", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"stock": stock, "prices": prices})
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, nil
 }
 
 // channelsAt returns the channels of kind whose base_url has host addr.
@@ -71,7 +145,7 @@ func channelsAt(cfg *config.Config, kind, addr string) []config.ChannelConfig {
 }
 
 // Running reports whether any simulator runs.
-func (d *Demo) Running() bool { return d.ozon != nil || d.wb != nil }
+func (d *Demo) Running() bool { return d.ozon != nil || d.wb != nil || d.shop != nil }
 
 // Close stops the simulators.
 func (d *Demo) Close() error {
@@ -81,6 +155,9 @@ func (d *Demo) Close() error {
 	}
 	if d.wb != nil {
 		errs = append(errs, d.wb.Close())
+	}
+	if d.shop != nil {
+		errs = append(errs, d.shop.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -108,7 +185,11 @@ Then see what each channel holds for a SKU, and what the simulators hold:
   curl -s %[1]s/api/v1/skus/0a1b2c3d-0001-4000-8000-000000000001
   curl -s http://%[4]s/sim/stocks
   curl -s http://%[5]s/sim/stocks
+  curl -s http://%[6]s/sim/stocks     # the channel described in YAML alone
+
+A web store that polls reads its feed:
+  curl -s %[1]s/api/v1/channels/store/feed
 
 Stop with Ctrl+C.
-`, base, cfg.Exchange.Username, cfg.Exchange.PasswordEnv, cfg.Demo.OzonListen, cfg.Demo.WildberriesListen)
+`, base, cfg.Exchange.Username, cfg.Exchange.PasswordEnv, cfg.Demo.OzonListen, cfg.Demo.WildberriesListen, cfg.Demo.ShopListen)
 }

@@ -175,6 +175,9 @@ type DemoConfig struct {
 	OzonListen string `yaml:"ozon_listen"`
 	// WildberriesListen starts the Wildberries simulator on this address.
 	WildberriesListen string `yaml:"wildberries_listen"`
+	// ShopListen starts a demo store API on this address, for the demo's
+	// channel described in YAML alone.
+	ShopListen string `yaml:"shop_listen"`
 	// TimeScale runs the clock of the adapters, the channel workers and the
 	// built-in simulators this many times faster than the wall clock, so
 	// that vendor pacing rules (Ozon's 30 s per product-warehouse pair)

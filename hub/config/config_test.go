@@ -12,8 +12,8 @@ func TestShippedConfigsLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if len(c.Channels) != 2 {
-				t.Errorf("channels = %d, want 2", len(c.Channels))
+			if len(c.Channels) < 2 {
+				t.Errorf("channels = %d, want at least 2", len(c.Channels))
 			}
 		})
 	}
