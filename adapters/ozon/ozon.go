@@ -1,5 +1,5 @@
-// Package ozon pushes stock levels to the Ozon Seller API
-// (POST /v2/products/stocks).
+// Package ozon pushes stock levels (POST /v2/products/stocks) and prices
+// (POST /v1/product/import/prices) to the Ozon Seller API.
 package ozon
 
 import (
@@ -69,6 +69,16 @@ type Config struct {
 	// UserAgent is sent as the User-Agent header, naming the hub instance
 	// in the vendor's logs. Default resty's own.
 	UserAgent string
+
+	// PriceRequestsPerSecond limits the rate of price requests, which
+	// have their own limiter. Default DefaultPriceRequestsPerSecond.
+	PriceRequestsPerSecond float64
+	// PriceUpdatesPerWindow is the number of price updates of one
+	// offer_id that PriceUpdateWindow allows. Default 10, Ozon's rule.
+	PriceUpdatesPerWindow int
+	// PriceUpdateWindow is the sliding window of PriceUpdatesPerWindow.
+	// Default 1 h, Ozon's rule.
+	PriceUpdateWindow time.Duration
 }
 
 func withUserAgent(h map[string]string, ua string) map[string]string {
@@ -78,17 +88,22 @@ func withUserAgent(h map[string]string, ua string) map[string]string {
 	return h
 }
 
-// Adapter implements adapters.StockPusher for Ozon. ExternalID is the
-// offer_id (the seller's article).
+// Adapter implements adapters.StockPusher and adapters.PricePusher for
+// Ozon. ExternalID is the offer_id (the seller's article).
 type Adapter struct {
-	cfg    Config
-	client *httpx.Client
+	cfg         Config
+	client      *httpx.Client
+	priceClient *httpx.Client
 
-	mu       sync.Mutex
-	lastSent map[string]time.Time // offer_id -> time of the last request that carried it
+	mu        sync.Mutex
+	lastSent  map[string]time.Time   // offer_id -> time of the last stock request that carried it
+	priceSent map[string][]time.Time // offer_id -> times of price requests that carried it, within PriceUpdateWindow
 }
 
-var _ adapters.StockPusher = (*Adapter)(nil)
+var (
+	_ adapters.StockPusher = (*Adapter)(nil)
+	_ adapters.PricePusher = (*Adapter)(nil)
+)
 
 // New returns an Adapter for cfg, with defaults filled in.
 func New(cfg Config) (*Adapter, error) {
@@ -107,6 +122,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	setPriceDefaults(&cfg)
 
 	var errs []error
 	if cfg.ClientID == "" {
@@ -121,6 +137,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.PairInterval < 0 {
 		errs = append(errs, fmt.Errorf("PairInterval is %s, must not be negative", cfg.PairInterval))
 	}
+	errs = append(errs, validatePriceConfig(cfg)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("ozon config: %w", err)
 	}
@@ -141,7 +158,17 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{cfg: cfg, client: client, lastSent: map[string]time.Time{}}, nil
+	priceClient, err := newPriceClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Adapter{
+		cfg:         cfg,
+		client:      client,
+		priceClient: priceClient,
+		lastSent:    map[string]time.Time{},
+		priceSent:   map[string][]time.Time{},
+	}, nil
 }
 
 // MaxBatch returns the number of pairs Ozon accepts in one request.

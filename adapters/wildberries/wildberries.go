@@ -1,5 +1,6 @@
-// Package wildberries pushes FBS stock levels to the Wildberries
-// marketplace API (PUT /api/v3/stocks/{warehouseId}).
+// Package wildberries pushes FBS stock levels (PUT /api/v3/stocks/{warehouseId})
+// and prices (the upload task POST /api/v2/upload/task) to the Wildberries
+// seller API.
 package wildberries
 
 import (
@@ -63,6 +64,26 @@ type Config struct {
 	// UserAgent is sent as the User-Agent header, naming the hub instance
 	// in the vendor's logs. Default resty's own.
 	UserAgent string
+
+	// PricesBaseURL is the host of the prices and discounts API. Default
+	// BaseURL when BaseURL is set, so that a test or demo pointed at a
+	// simulator never reaches production, else DefaultPricesBaseURL.
+	PricesBaseURL string
+	// PriceRequestsPerMinute limits the rate of all prices and discounts
+	// requests, uploads and status polls alike. Default 100.
+	PriceRequestsPerMinute float64
+	// PriceBurst is the burst of that limit. Default 5.
+	PriceBurst int
+	// PriceCurrency is the account's currency. Wildberries takes prices in
+	// it and has no currency field, so an item in another currency is
+	// rejected. Default RUB.
+	PriceCurrency string
+	// PricePollInterval is the wait between two status checks of a price
+	// upload. Default 3 s.
+	PricePollInterval time.Duration
+	// PricePollTimeout bounds the wait for Wildberries to process one
+	// price upload. Default 5 min.
+	PricePollTimeout time.Duration
 }
 
 func withUserAgent(h map[string]string, ua string) map[string]string {
@@ -72,14 +93,19 @@ func withUserAgent(h map[string]string, ua string) map[string]string {
 	return h
 }
 
-// Adapter implements adapters.StockPusher for Wildberries. ExternalID is
-// the size id chrtId in decimal digits.
+// Adapter implements adapters.StockPusher and adapters.PricePusher for
+// Wildberries. For stock, ExternalID is the size id chrtId in decimal
+// digits; for prices, it is the product's nmID in decimal digits.
 type Adapter struct {
-	cfg    Config
-	client *httpx.Client
+	cfg         Config
+	client      *httpx.Client
+	priceClient *httpx.Client
 }
 
-var _ adapters.StockPusher = (*Adapter)(nil)
+var (
+	_ adapters.StockPusher = (*Adapter)(nil)
+	_ adapters.PricePusher = (*Adapter)(nil)
+)
 
 // New returns an Adapter for cfg, with defaults filled in.
 func New(cfg Config) (*Adapter, error) {
@@ -95,6 +121,10 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = retry.SystemClock()
+	}
+	setPriceDefaults(&cfg)
 
 	var errs []error
 	if cfg.Token == "" {
@@ -103,6 +133,7 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.WarehouseID <= 0 {
 		errs = append(errs, fmt.Errorf("WarehouseID is %d, must be a positive seller warehouse id", cfg.WarehouseID))
 	}
+	errs = append(errs, validatePriceConfig(cfg)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("wildberries config: %w", err)
 	}
@@ -123,7 +154,11 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Adapter{cfg: cfg, client: client}, nil
+	priceClient, err := newPriceClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Adapter{cfg: cfg, client: client, priceClient: priceClient}, nil
 }
 
 // MaxBatch returns the number of items Wildberries accepts in one request.

@@ -44,6 +44,7 @@ type errorBody struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT "+groupUpdatePath, s.handleGroupUpdate)
+	mux.HandleFunc("GET /admin/products.json", s.handleProductList)
 	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })

@@ -50,6 +50,9 @@ var itemMessages = map[string]string{
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v2/products/stocks", s.handleStocks)
+	mux.HandleFunc("POST /v3/product/list", s.handleProductList)
+	mux.HandleFunc("POST /v3/product/info/list", s.handleProductInfo)
+	mux.HandleFunc("POST /v1/product/import/prices", s.handlePrices)
 	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })

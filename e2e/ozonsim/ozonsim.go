@@ -1,8 +1,10 @@
 // Package ozonsim is an in-process simulator of the Ozon Seller API stock
-// method (POST /v2/products/stocks) for tests and demos. It validates each
+// method (POST /v2/products/stocks) and price method
+// (POST /v1/product/import/prices) for tests and demos. It validates each
 // request against the vendor spec, authenticates it, enforces the rate
-// limit and the 30 s rule per product-warehouse pair on a configurable
-// clock, and records the final stock per (offer_id, warehouse).
+// limits, the 30 s rule per product-warehouse pair and the rule of 10 price
+// updates per product per hour on a configurable clock, and records the
+// final stock per (offer_id, warehouse) and price per offer_id.
 package ozonsim
 
 import (
@@ -64,6 +66,21 @@ type Config struct {
 	SpecOptional bool
 	// Logger receives one line per rejected request. Default slog.Default().
 	Logger *slog.Logger
+
+	// PriceRequestsPerSecond is the enforced rate of the price method.
+	// Default 50, Ozon's account-wide limit, because the spec gives the
+	// method no limit of its own.
+	PriceRequestsPerSecond float64
+	// PriceBurst is the number of price requests accepted at once after
+	// an idle period. Default 2, as Burst.
+	PriceBurst int
+	// PriceUpdatesPerWindow and PriceUpdateWindow are the rule on price
+	// updates of one offer_id. Defaults 10 and 1 h, Ozon's rule.
+	PriceUpdatesPerWindow int
+	PriceUpdateWindow     time.Duration
+	// MaxPriceItems is the largest number of prices per request.
+	// Default 1000.
+	MaxPriceItems int
 }
 
 func (c *Config) setDefaults() {
@@ -90,6 +107,21 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.PriceRequestsPerSecond == 0 {
+		c.PriceRequestsPerSecond = 50
+	}
+	if c.PriceBurst == 0 {
+		c.PriceBurst = 2
+	}
+	if c.PriceUpdatesPerWindow == 0 {
+		c.PriceUpdatesPerWindow = 10
+	}
+	if c.PriceUpdateWindow == 0 {
+		c.PriceUpdateWindow = time.Hour
+	}
+	if c.MaxPriceItems == 0 {
+		c.MaxPriceItems = 1000
 	}
 }
 
@@ -121,6 +153,16 @@ type Stats struct {
 	AuthFailures int
 	// InjectedFailures is the number of 500 responses sent by FailNext.
 	InjectedFailures int
+	// PriceRequests is the number of requests to the price method.
+	PriceRequests int
+	// PricesUpdated is the number of items whose price was set.
+	PricesUpdated int
+	// PriceRateViolations is the part of RateViolations on the price
+	// method.
+	PriceRateViolations int
+	// PriceRuleViolations is the number of items rejected by the rule of
+	// price updates per offer_id per window.
+	PriceRuleViolations int
 }
 
 // Server is a running simulator.
@@ -131,6 +173,7 @@ type Server struct {
 	cfg        Config
 	spec       *vendorspec.Spec
 	limiter    *rate.Limiter
+	priceLimit *rate.Limiter
 	known      map[string]bool
 	warehouses map[int64]bool
 	http       *http.Server
@@ -147,6 +190,10 @@ type Server struct {
 	stats       Stats
 	serveErr    error
 	serveClosed chan struct{}
+
+	prices       map[string]Price
+	priceHistory map[string][]PriceUpdate
+	priceErrors  map[string]string
 }
 
 // Start listens on addr, which must be a loopback address such as
@@ -174,12 +221,17 @@ func Start(addr string, cfg Config) (*Server, error) {
 		cfg:         cfg,
 		spec:        spec,
 		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
+		priceLimit:  rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerSecond), cfg.PriceBurst),
 		listener:    ln,
 		stock:       map[Key]int64{},
 		history:     map[Key][]Update{},
 		lastUpdate:  map[Key]time.Time{},
 		itemErrors:  map[string]string{},
 		serveClosed: make(chan struct{}),
+
+		prices:       map[string]Price{},
+		priceHistory: map[string][]PriceUpdate{},
+		priceErrors:  map[string]string{},
 	}
 	if cfg.KnownOffers != nil {
 		s.known = map[string]bool{}

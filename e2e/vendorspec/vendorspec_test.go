@@ -1,6 +1,7 @@
 package vendorspec
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -25,6 +26,8 @@ func TestValidateRequest(t *testing.T) {
 	wbAuth := map[string]string{"Authorization": "token"}
 	const ozonURL = "http://127.0.0.1:1/v2/products/stocks"
 	const wbURL = "http://127.0.0.1:1/api/v3/stocks/42"
+	const ozonPricesURL = "http://127.0.0.1:1/v1/product/import/prices"
+	const wbPricesURL = "http://127.0.0.1:1/api/v2/upload/task"
 
 	tests := []struct {
 		name    string
@@ -46,6 +49,20 @@ func TestValidateRequest(t *testing.T) {
 		{"wb empty stocks", Wildberries, http.MethodPut, wbURL, `{"stocks":[]}`, wbAuth, true},
 		{"wb warehouse not a number", Wildberries, http.MethodPut, "http://127.0.0.1:1/api/v3/stocks/abc", `{"stocks":[{"chrtId":1,"amount":1}]}`, wbAuth, true},
 		{"wb missing token", Wildberries, http.MethodPut, wbURL, `{"stocks":[{"chrtId":1,"amount":1}]}`, nil, true},
+		{"ozon price valid", Ozon, http.MethodPost, ozonPricesURL, `{"prices":[{"offer_id":"A-1","price":"1448.5","old_price":"0","currency_code":"RUB"}]}`, ozonAuth, false},
+		{"ozon price as number", Ozon, http.MethodPost, ozonPricesURL, `{"prices":[{"offer_id":"A-1","price":1448.5,"old_price":"0"}]}`, ozonAuth, true},
+		{"ozon price over 1000 items", Ozon, http.MethodPost, ozonPricesURL, ozonPrices(1001), ozonAuth, true},
+		{"ozon price at 1000 items", Ozon, http.MethodPost, ozonPricesURL, ozonPrices(1000), ozonAuth, false},
+		{"wb price upload valid", Wildberries, http.MethodPost, wbPricesURL, `{"data":[{"nmID":123,"price":999,"discount":30}]}`, wbAuth, false},
+		{"wb price upload nmID as string", Wildberries, http.MethodPost, wbPricesURL, `{"data":[{"nmID":"123","price":999}]}`, wbAuth, true},
+		{"wb price upload fractional price", Wildberries, http.MethodPost, wbPricesURL, `{"data":[{"nmID":123,"price":999.5}]}`, wbAuth, true},
+		{"wb price upload missing nmID", Wildberries, http.MethodPost, wbPricesURL, `{"data":[{"price":999}]}`, wbAuth, true},
+		{"wb price upload without data", Wildberries, http.MethodPost, wbPricesURL, `{}`, wbAuth, true},
+		{"wb task status valid", Wildberries, http.MethodGet, "http://127.0.0.1:1/api/v2/history/tasks?uploadID=146567", "", wbAuth, false},
+		{"wb task status without uploadID", Wildberries, http.MethodGet, "http://127.0.0.1:1/api/v2/history/tasks", "", wbAuth, true},
+		{"wb task details valid", Wildberries, http.MethodGet, "http://127.0.0.1:1/api/v2/history/goods/task?uploadID=1&limit=1000&offset=0", "", wbAuth, false},
+		{"wb task details limit above maximum", Wildberries, http.MethodGet, "http://127.0.0.1:1/api/v2/history/goods/task?uploadID=1&limit=1001", "", wbAuth, true},
+		{"wb buffer status valid", Wildberries, http.MethodGet, "http://127.0.0.1:1/api/v2/buffer/tasks?uploadID=1", "", wbAuth, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,6 +74,15 @@ func TestValidateRequest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ozonPrices returns a price request body with n items.
+func ozonPrices(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"offer_id":"A-%d","price":"100","old_price":"0"}`, i)
+	}
+	return `{"prices":[` + strings.Join(items, ",") + `]}`
 }
 
 func TestValidateRequestKeepsBody(t *testing.T) {

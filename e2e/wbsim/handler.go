@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // apiError is the spec's Error schema, used by 400, 403 and 404 responses.
@@ -55,6 +57,8 @@ const conflictRequestCost = 10
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /api/v3/stocks/{warehouseId}", s.handleStocks)
+	s.handlePriceMethods(mux)
+	mux.HandleFunc("POST /content/v2/get/cards/list", s.handleCardsList)
 	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })
@@ -164,22 +168,33 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 // is allowed), X-Ratelimit-Limit (the burst) and X-Ratelimit-Reset
 // (seconds until the burst is full again).
 func (s *Server) admitRate(w http.ResponseWriter, now time.Time) bool {
-	if s.limiter.AllowN(now, 1) {
+	return s.admitRateOn(w, now, s.limiter, nil)
+}
+
+// admitRateOn is admitRate on limiter; countMore, when set, counts a
+// violation in more counters than RateViolations.
+func (s *Server) admitRateOn(w http.ResponseWriter, now time.Time, limiter *rate.Limiter, countMore func(*Stats)) bool {
+	if limiter.AllowN(now, 1) {
 		return true
 	}
-	s.count(func(st *Stats) { st.RateViolations++ })
+	s.count(func(st *Stats) {
+		st.RateViolations++
+		if countMore != nil {
+			countMore(st)
+		}
+	})
 	if s.cfg.ObserveRateOnly {
 		return true
 	}
 	s.count(func(st *Stats) { st.TooManyRequests++ })
 
-	perToken := time.Duration(float64(time.Second) / float64(s.limiter.Limit()))
-	tokens := s.limiter.TokensAt(now)
+	perToken := time.Duration(float64(time.Second) / float64(limiter.Limit()))
+	tokens := limiter.TokensAt(now)
 	retryAfter := time.Duration((1 - tokens) * float64(perToken))
-	reset := time.Duration((float64(s.limiter.Burst()) - tokens) * float64(perToken))
+	reset := time.Duration((float64(limiter.Burst()) - tokens) * float64(perToken))
 
 	w.Header().Set("X-Ratelimit-Retry", strconv.Itoa(ceilSeconds(retryAfter)))
-	w.Header().Set("X-Ratelimit-Limit", strconv.Itoa(s.limiter.Burst()))
+	w.Header().Set("X-Ratelimit-Limit", strconv.Itoa(limiter.Burst()))
 	w.Header().Set("X-Ratelimit-Reset", strconv.Itoa(ceilSeconds(reset)))
 	writeJSON(w, http.StatusTooManyRequests, "application/problem+json", s.problem(http.StatusTooManyRequests, "too many requests", "limited by wbsim", now))
 	return false

@@ -1,8 +1,11 @@
 // Package wbsim is an in-process simulator of the Wildberries FBS stock
-// method (PUT /api/v3/stocks/{warehouseId}) for tests and demos. It
-// validates each request against the vendor spec, authenticates it,
-// enforces the rate limit on a configurable clock, responds with 409 for
-// rejected items, and records the final stock per (chrtId, warehouse).
+// method (PUT /api/v3/stocks/{warehouseId}) and of the prices upload task
+// with its status and detail methods, for tests and demos. It validates
+// each request against the vendor spec, authenticates it, enforces the
+// rate limits on a configurable clock, responds with 409 for rejected
+// stock items, processes price uploads after a delay with per-item errors
+// and price quarantine, and records the final stock per (chrtId,
+// warehouse) and price per nmID.
 package wbsim
 
 import (
@@ -57,6 +60,19 @@ type Config struct {
 	SpecOptional bool
 	// Logger receives one line per rejected request. Default slog.Default().
 	Logger *slog.Logger
+
+	// PriceRequestsPerMinute is the enforced rate shared by the prices and
+	// discounts methods. Default 100, the spec's 10 requests per 6 s.
+	PriceRequestsPerMinute float64
+	// PriceBurst is the burst of that rate. Default 5, the spec's burst.
+	PriceBurst int
+	// PriceProcessingDelay is the time on Clock from an upload to its
+	// processing. Default 2 s.
+	PriceProcessingDelay time.Duration
+	// QuarantineRatio puts an item in price quarantine when its current
+	// price with discount is at least this many times its new one.
+	// Default 3, as the spec documents.
+	QuarantineRatio float64
 }
 
 func (c *Config) setDefaults() {
@@ -74,6 +90,18 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.PriceRequestsPerMinute == 0 {
+		c.PriceRequestsPerMinute = 100
+	}
+	if c.PriceBurst == 0 {
+		c.PriceBurst = 5
+	}
+	if c.PriceProcessingDelay == 0 {
+		c.PriceProcessingDelay = 2 * time.Second
+	}
+	if c.QuarantineRatio == 0 {
+		c.QuarantineRatio = 3
 	}
 }
 
@@ -105,6 +133,17 @@ type Stats struct {
 	AuthFailures int
 	// InjectedFailures is the number of 500 responses sent by FailNext.
 	InjectedFailures int
+	// PriceRequests is the number of requests to the prices methods.
+	PriceRequests int
+	// PriceUploads is the number of upload tasks created.
+	PriceUploads int
+	// PricesUpdated is the number of items whose price was set.
+	PricesUpdated int
+	// Quarantined is the number of items put in price quarantine.
+	Quarantined int
+	// PriceRateViolations is the part of RateViolations on the prices
+	// methods.
+	PriceRateViolations int
 }
 
 // Server is a running simulator.
@@ -115,6 +154,7 @@ type Server struct {
 	cfg        Config
 	spec       *vendorspec.Spec
 	limiter    *rate.Limiter
+	priceLimit *rate.Limiter
 	known      map[int64]bool
 	warehouses map[int64]bool
 	http       *http.Server
@@ -130,6 +170,13 @@ type Server struct {
 	stats       Stats
 	serveErr    error
 	serveClosed chan struct{}
+
+	prices       map[int64]Price
+	priceHistory map[int64][]PriceUpdate
+	priceErrors  map[int64]string
+	tasks        map[int64]*priceTask
+	taskOrder    []int64
+	nextTaskID   int64
 }
 
 // Start listens on addr, which must be a loopback address such as
@@ -157,11 +204,18 @@ func Start(addr string, cfg Config) (*Server, error) {
 		cfg:         cfg,
 		spec:        spec,
 		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
+		priceLimit:  rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerMinute/60), cfg.PriceBurst),
 		listener:    ln,
 		stock:       map[Key]int64{},
 		history:     map[Key][]Update{},
 		itemErrors:  map[int64]string{},
 		serveClosed: make(chan struct{}),
+
+		prices:       map[int64]Price{},
+		priceHistory: map[int64][]PriceUpdate{},
+		priceErrors:  map[int64]string{},
+		tasks:        map[int64]*priceTask{},
+		nextTaskID:   1000,
 	}
 	if cfg.KnownChrtIDs != nil {
 		s.known = map[int64]bool{}
