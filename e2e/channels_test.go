@@ -125,6 +125,17 @@ func TestEveryChannel(t *testing.T) {
 	if err := os.WriteFile(mapFile, []byte(m.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	nmFile := filepath.Join(dir, "nm.csv")
+	nmOf := map[string]string{}
+	m.Reset()
+	m.WriteString("sku,external_id\n")
+	for i, sku := range skus {
+		nmOf[sku] = fmt.Sprint(700000 + i)
+		fmt.Fprintf(&m, "%s,%s\n", sku, nmOf[sku])
+	}
+	if err := os.WriteFile(nmFile, []byte(m.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for k, v := range map[string]string{"E2E_EXCHANGE_PASSWORD": "e2e-pass", "E2E_OZON_KEY": "e2e-ozon-key", "E2E_WB_TOKEN": "e2e-wb-token",
 		"E2E_INSALES_PASSWORD": "e2e-insales", "E2E_STORE_SECRET": "e2e-store-secret-0001", "E2E_SHOP_TOKEN": "shop-token"} {
 		t.Setenv(k, v)
@@ -134,8 +145,15 @@ listen: 127.0.0.1:0
 store: {path: %q}
 exchange: {username: 1c, password_env: E2E_EXCHANGE_PASSWORD, dir: %q, zip: true, progress_after: 1ms}
 channels:
-  - {name: ozon, kind: ozon, base_url: %q, client_id: e2e-client, api_key_env: E2E_OZON_KEY, warehouse_id: %d}
-  - {name: wildberries, kind: wildberries, base_url: %q, token_env: E2E_WB_TOKEN, warehouse_id: %d, binding: {by: map, file: %q}}
+  - {name: ozon, kind: ozon, base_url: %q, client_id: e2e-client, api_key_env: E2E_OZON_KEY, warehouse_id: %d, prices: {price_type: %s}}
+  - name: wildberries
+    kind: wildberries
+    base_url: %q
+    token_env: E2E_WB_TOKEN
+    warehouse_id: %d
+    binding: {by: map, file: %q}
+    # Wildberries takes prices by nmID, not by the chrtId of stock.
+    prices: {price_type: %s, binding: {by: map, file: %q}}
   - name: insales
     kind: insales
     base_url: %q
@@ -164,7 +182,7 @@ channels:
       price:
         body: '{"prices": [{{range $i, $it := .Items}}{{if $i}},{{end}}{"id": {{json $it.ExternalID}}, "price": {{json $it.Price}}}{{end}}]}'
 `, filepath.Join(dir, "hub.db"), filepath.Join(dir, "exchange"),
-		ozon.URL, ozonWarehouse, wb.URL, wbWarehouse, mapFile,
+		ozon.URL, ozonWarehouse, priceType, wb.URL, wbWarehouse, mapFile, priceType, nmFile,
 		ins.URL, mapFile, priceType,
 		store.WebhookURL, priceType, priceType, priceType, shop.server.URL)
 	cfg, err := config.Parse([]byte(yaml), "every.yaml")
@@ -216,6 +234,21 @@ channels:
 			t.Errorf("%s: %d of %d prices wrong", name, bad, len(wantPrice))
 		}
 	}
+	// Prices reach Wildberries through an upload task that it processes
+	// later, so they are waited for like stock.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if len(wb.Prices()) >= len(wantPrice) && len(ozon.Prices()) >= len(wantPrice) {
+			break
+		}
+	}
+	checkPrices("Ozon", func(sku string) (string, bool) {
+		p, ok := ozon.Price(sku)
+		return p.Price, ok
+	})
+	checkPrices("Wildberries", func(sku string) (string, bool) {
+		p, ok := wb.Price(nmOf[sku])
+		return fmt.Sprint(p.Price), ok && p.Discount == 0
+	})
 	checkPrices("InSales", func(sku string) (string, bool) {
 		p, _, ok := ins.Price(index[sku])
 		return strings.Trim(p, `"`), ok
