@@ -13,6 +13,7 @@ import (
 
 	"obmenhub/e2e/insalessim"
 	"obmenhub/e2e/ozonsim"
+	"obmenhub/e2e/webstoresim"
 	"obmenhub/e2e/wbsim"
 	"obmenhub/hub/app"
 	"obmenhub/hub/config"
@@ -93,6 +94,14 @@ func BenchmarkResync(b *testing.B) {
 			}
 			return fmt.Sprintf(`{name: insales, kind: insales, base_url: %q, login: app, password_env: BENCH_INSALES_PASSWORD, batch_size: 20000, binding: {by: map, file: %q}}`, s.URL, mapFile),
 				held, func() int { return s.Stats().ServiceUnavailable }
+		}},
+		// A web store publishes no limits; the adapter's default is 60
+		// requests a minute of 500 items, and the store here enforces it.
+		{name: "store", scale: 10, batch: 500, perMinute: 60, start: func(b *testing.B, clock retry.Clock, mapFile string) (string, func() int, func() int) {
+			s := webstoresim.NewTest(b, webstoresim.Config{Secret: "bench-store-secret-01", RequestsPerMinute: 60, Burst: 2, Clock: clock, Logger: testLog()})
+			os.Setenv("BENCH_STORE_SECRET", "bench-store-secret-01")
+			return fmt.Sprintf(`{name: store, kind: webstore, webstore: {webhook_url: %q, secret_env: BENCH_STORE_SECRET}, batch_size: 20000}`, s.WebhookURL),
+				func() int { return len(s.Snapshot()) }, func() int { return s.Stats().TooManyRequests }
 		}},
 	}
 	for _, ch := range channels {
