@@ -13,8 +13,8 @@ import (
 
 	"obmenhub/e2e/insalessim"
 	"obmenhub/e2e/ozonsim"
-	"obmenhub/e2e/webstoresim"
 	"obmenhub/e2e/wbsim"
+	"obmenhub/e2e/webstoresim"
 	"obmenhub/hub/app"
 	"obmenhub/hub/config"
 	"obmenhub/mapping/commerceml/cmlgen"
