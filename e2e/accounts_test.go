@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"obmenhub/e2e/ozonsim"
 	"obmenhub/e2e/testdata"
-	"obmenhub/hub/app"
-	"obmenhub/hub/config"
 	"obmenhub/retry"
 )
 
@@ -33,29 +30,14 @@ func TestTwoAccountsOfOneMarketplace(t *testing.T) {
 	t.Setenv("E2E_OZON_KEY_A", "key-a")
 	t.Setenv("E2E_OZON_KEY_B", "key-b")
 	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	a := runHub(t, fmt.Sprintf(`
 listen: 127.0.0.1:0
 store: {path: %q}
 exchange: {username: 1c, password_env: E2E_EXCHANGE_PASSWORD, dir: %q}
 channels:
   - {name: ozon-a, kind: ozon, base_url: %q, client_id: client-a, api_key_env: E2E_OZON_KEY_A, warehouse_id: 11, warehouses: [%s]}
   - {name: ozon-b, kind: ozon, base_url: %q, client_id: client-b, api_key_env: E2E_OZON_KEY_B, warehouse_id: 22, warehouses: [%s]}
-`, filepath.Join(dir, "hub.db"), filepath.Join(dir, "x"), simA.URL, whA, simB.URL, whB)), "accounts.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, testLog(), app.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
+`, filepath.Join(dir, "hub.db"), filepath.Join(dir, "x"), simA.URL, whA, simB.URL, whB), clock, nil)
 	h := &harness{t: t, app: a, url: "http://" + a.Addr() + "/1c/exchange"}
 	if err := h.client().PostFiles(context.Background(), false, path); err != nil {
 		t.Fatal(err)

@@ -10,12 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"obmenhub/e2e/insalessim"
 	"obmenhub/e2e/testdata"
-	"obmenhub/hub/app"
-	"obmenhub/hub/config"
 	"obmenhub/retry"
 )
 
@@ -95,28 +92,13 @@ func TestBindingByChannelCatalogue(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("E2E_EXCHANGE_PASSWORD", "e2e-pass")
 	t.Setenv("E2E_INSALES_PASSWORD", "e2e-insales")
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	a := runHub(t, fmt.Sprintf(`
 listen: 127.0.0.1:0
 store: {path: %q}
 exchange: {username: 1c, password_env: E2E_EXCHANGE_PASSWORD, dir: %q}
 channels:
   - {name: insales, kind: insales, base_url: %q, login: app, password_env: E2E_INSALES_PASSWORD, binding: {by: catalog, match: article}}
-`, filepath.Join(dir, "hub.db"), filepath.Join(dir, "x"), ins.URL)), "catalog.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, testLog(), app.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
+`, filepath.Join(dir, "hub.db"), filepath.Join(dir, "x"), ins.URL), clock, nil)
 	h := &harness{t: t, app: a, url: "http://" + a.Addr() + "/1c/exchange"}
 	if err := h.client().PostFiles(context.Background(), false, path); err != nil {
 		t.Fatal(err)

@@ -19,8 +19,6 @@ import (
 	"obmenhub/e2e/testdata"
 	"obmenhub/e2e/wbsim"
 	"obmenhub/e2e/webstoresim"
-	"obmenhub/hub/app"
-	"obmenhub/hub/config"
 	"obmenhub/hub/exchange/client"
 	"obmenhub/hub/model"
 	"obmenhub/retry"
@@ -185,22 +183,7 @@ channels:
 		ozon.URL, ozonWarehouse, priceType, wb.URL, wbWarehouse, mapFile, priceType, nmFile,
 		ins.URL, mapFile, priceType,
 		store.WebhookURL, priceType, priceType, priceType, shop.server.URL)
-	cfg, err := config.Parse([]byte(yaml), "every.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, testLog(), app.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		a.Shutdown(ctx)
-	})
+	a := runHub(t, yaml, clock, nil)
 
 	c := &client.Client{URL: "http://" + a.Addr() + "/1c/exchange", User: "1c", Password: "e2e-pass", ProgressPause: 5 * time.Millisecond, MaxChunk: 50000}
 	if err := c.PostFiles(context.Background(), true, files...); err != nil {

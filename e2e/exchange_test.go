@@ -111,9 +111,19 @@ channels:
     binding: {by: map, file: %q}
 `, filepath.Join(dir, "hub.db"), filepath.Join(dir, "exchange"), ozonURL, ozonWarehouse,
 		strings.Join(ozonWarehouses, ", "), wbURL, wbWarehouse, mapFile)
-	cfg, err := config.Parse([]byte(yaml), "e2e.yaml")
+	return runHub(t, yaml, clock, log)
+}
+
+// runHub parses the config text, starts a hub in the test process with
+// clock (nil: the wall clock) and shuts it down at cleanup.
+func runHub(t testing.TB, yaml string, clock retry.Clock, log *slog.Logger) *app.App {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), t.Name()+".yaml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if log == nil {
+		log = testLog()
 	}
 	a, err := app.New(context.Background(), cfg, log, app.Options{Clock: clock})
 	if err != nil {
@@ -129,6 +139,7 @@ channels:
 	})
 	return a
 }
+
 
 func (h *harness) client() *client.Client {
 	return &client.Client{URL: h.url, User: "1c", Password: "e2e-pass", ProgressPause: 5 * time.Millisecond, MaxChunk: 50000}

@@ -29,15 +29,22 @@ type PriceHarness struct {
 	// FormatPrice returns the text the simulator stores for a price sent
 	// as d, such as `"12.50"` for a vendor that takes decimal strings.
 	FormatPrice func(d model.Decimal) string
+	// WholePrices makes the suite send prices without a fraction, for a
+	// vendor that takes whole currency units only (Wildberries).
+	WholePrices bool
 }
 
 func (h PriceHarness) items(n int) []adapters.PriceItem {
 	items := make([]adapters.PriceItem, n)
 	for i := range items {
+		price := fmt.Sprintf("%d.5", 100+i)
+		if h.WholePrices {
+			price = fmt.Sprintf("%d", 100+i)
+		}
 		items[i] = adapters.PriceItem{
 			SKU:        fmt.Sprintf("SKU-%04d", i),
 			ExternalID: h.ExternalID(i),
-			Price:      model.MustDecimal(fmt.Sprintf("%d.5", 100+i)),
+			Price:      model.MustDecimal(price),
 		}
 	}
 	return items

@@ -3,7 +3,6 @@ package webstore_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"obmenhub/adapters"
-	"obmenhub/adapters/adaptertest"
 	"obmenhub/adapters/webstore"
 	"obmenhub/e2e/webstoresim"
 	"obmenhub/hub/model"
@@ -41,45 +39,6 @@ func newPair(t *testing.T, simCfg webstoresim.Config, cfg webstore.Config) (*web
 		t.Fatalf("webstore.New: %v", err)
 	}
 	return a, sim, clock
-}
-
-func TestWebstoreContract(t *testing.T) {
-	adaptertest.Run(t, adaptertest.Harness{
-		Name:                   "webstore",
-		ExternalID:             func(i int) string { return fmt.Sprintf("SKU-%04d", i) },
-		ConflictConfirmsOthers: true,
-		Setup: func(t *testing.T, opts adaptertest.Options) *adaptertest.Env {
-			// The suite's items have SKU equal to ExternalID, and the store
-			// keys by SKU, so KnownIDs work as known SKUs.
-			sim := webstoresim.NewTest(t, webstoresim.Config{
-				Clock: opts.Clock, KnownSKUs: opts.KnownIDs,
-				RequestsPerMinute: opts.SimPerMinute, Burst: opts.SimBurst,
-			})
-			cfg := webstore.Config{
-				URL: sim.WebhookURL, Secret: webstoresim.DefaultSecret, BatchSize: 100,
-				Timeout: opts.Timeout, Policy: opts.Policy, Breaker: opts.Breaker, Clock: opts.Clock,
-			}
-			if opts.BadCredentials {
-				cfg.Secret = "some-other-secret-value"
-			}
-			if opts.UnlimitedClient {
-				cfg.RequestsPerMinute = 1e9
-				cfg.Burst = 1000
-			}
-			a, err := webstore.New(cfg)
-			if err != nil {
-				t.Fatalf("webstore.New: %v", err)
-			}
-			return &adaptertest.Env{
-				Pusher: a, FailNext: sim.FailNext, DelayNext: sim.DelayNext, BreakerState: a.BreakerState,
-				Stock: sim.Stock,
-				Stats: func() adaptertest.Stats {
-					s := sim.Stats()
-					return adaptertest.Stats{Requests: s.Requests, TooManyRequests: s.TooManyRequests, ValidationFailures: s.BadRequests}
-				},
-			}
-		},
-	})
 }
 
 func TestPushPricesStored(t *testing.T) {
