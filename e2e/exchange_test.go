@@ -140,7 +140,6 @@ func runHub(t testing.TB, yaml string, clock retry.Clock, log *slog.Logger) *app
 	return a
 }
 
-
 func (h *harness) client() *client.Client {
 	return &client.Client{URL: h.url, User: "1c", Password: "e2e-pass", ProgressPause: 5 * time.Millisecond, MaxChunk: 50000}
 }
