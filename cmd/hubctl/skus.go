@@ -46,10 +46,10 @@ func runSKUs(args []string, stdout, stderr io.Writer) error {
 		} `json:"skus"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return fmt.Errorf("read answer of %s: %w", u, err)
+		return fmt.Errorf("read response of %s: %w", u, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("hub answered HTTP %d: %s", resp.StatusCode, body.Error)
+		return fmt.Errorf("hub returned HTTP %d: %s", resp.StatusCode, body.Error)
 	}
 	fmt.Fprintf(stdout, "channel %s: %d bound, %d unbound\n", *name, body.Bound, body.Unbound)
 	for _, s := range body.SKUs {

@@ -161,11 +161,12 @@ type ChannelView struct {
 	// ExternalID is the channel's own id of the SKU (Ozon offer_id,
 	// Wildberries chrtId); empty when the SKU is not bound.
 	ExternalID string `json:"external_id"`
-	// Kind is what the entry keeps in step: "stock" (units) or "prices"
+	// Kind is the target the entry keeps in step: "stock" (units) or "prices"
 	// (kopecks).
 	Kind string `json:"kind"`
-	// Desired is what the channel should show now, from the ledger; absent
-	// when there is nothing to send, such as no price of the channel's type.
+	// Desired is the number the channel should show now, from the ledger.
+	// It is absent when there is nothing to send, such as no price of the
+	// channel's type.
 	Desired *int64 `json:"desired,omitempty"`
 	ledger.ChannelState
 }

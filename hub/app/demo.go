@@ -72,7 +72,7 @@ func StartDemo(cfg *config.Config, log *slog.Logger, clock retry.Clock) (*Demo, 
 	return d, nil
 }
 
-// startDemoShop starts a store API that no adapter knows, for the demo's
+// startDemoShop starts a store API that has no adapter of its own, for the demo's
 // channel described in YAML alone: it takes POST /stock with
 // {"items":[{"id","qty"}]} and POST /prices with {"prices":[{"id","price"}]},
 // and lists what it holds at GET /sim/stocks.

@@ -143,7 +143,7 @@ func (a *App) runChannel(ctx context.Context, run *channelRun) {
 }
 
 // refreshCatalog reads the channel's catalogue into every catalogue
-// binding of its workers, at once and then as often as the binding asks,
+// binding of its workers, at once and then as often as the binding requests,
 // until ctx ends. After each read the workers look at every SKU again,
 // since bindings may have come or gone.
 func (a *App) refreshCatalog(ctx context.Context, run *channelRun, log *slog.Logger) {
@@ -184,7 +184,7 @@ func (a *App) refreshCatalog(ctx context.Context, run *channelRun, log *slog.Log
 }
 
 // handleNotice marks the SKUs of one event due on the channel's workers. A
-// message that cannot be handled is returned to the bus; on its
+// message that cannot be handled is returned to the bus. On its
 // bus.max_deliveries-th delivery it is stored as a dead letter instead,
 // once, and acknowledged.
 func (a *App) handleNotice(ctx context.Context, run *channelRun, msg *message.Message, log *slog.Logger) {

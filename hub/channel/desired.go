@@ -81,7 +81,7 @@ type BindingConfig struct {
 	// File is the CSV mapping file for By=map: lines "sku,external_id",
 	// an optional header line "sku,external_id".
 	File string `yaml:"file"`
-	// Match is what By=catalog compares: article (default) or barcode.
+	// Match is the key that By=catalog compares: article (default) or barcode.
 	Match string `yaml:"match"`
 	// Refresh is how often By=catalog reads the catalogue again. Default 1h.
 	Refresh time.Duration `yaml:"refresh"`

@@ -12,7 +12,7 @@ import (
 )
 
 // Feed serves a channel that polls the hub for changes instead of
-// receiving pushes, such as a web store that asks every few minutes.
+// receiving pushes, such as a web store that polls every few minutes.
 type Feed struct {
 	Channel      string
 	Warehouses   []string

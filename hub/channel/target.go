@@ -9,8 +9,8 @@ import (
 	"obmenhub/hub/model"
 )
 
-// Target is what a worker keeps in step on a channel: its stock or its
-// prices. The worker diffs and stores whole numbers, so a target maps
+// Target is the part of a channel that a worker keeps in step: its stock
+// or its prices. The worker diffs and stores whole numbers, so a target maps
 // its values onto int64: units of stock, or kopecks of a price.
 type Target interface {
 	// Kind is "stock" or "prices", for logs.

@@ -16,8 +16,8 @@ import (
 	"obmenhub/retry"
 )
 
-// fakePusher records pushes and answers each SKU with the error that
-// answer returns for it.
+// fakePusher records pushes and returns for each SKU the error that
+// answer gives for it.
 type fakePusher struct {
 	mu     sync.Mutex
 	pushes [][]adapters.StockItem

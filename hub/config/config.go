@@ -72,12 +72,12 @@ type ExchangeConfig struct {
 	// PasswordEnv names the environment variable with 1C's password.
 	// Required, and the variable must be set and non-empty.
 	PasswordEnv string `yaml:"password_env"`
-	// Dir is where uploads are kept while a session lasts. Default
-	// ./var/exchange.
+	// Dir is the upload directory that sessions keep their files in.
+	// Default ./var/exchange.
 	Dir string `yaml:"dir"`
 	// Zip lets 1C send zip archives. Default false.
 	Zip bool `yaml:"zip"`
-	// FileLimit is the chunk size in bytes that 1C is told to split files
+	// FileLimit is the chunk size in bytes that init sends 1C to split files
 	// into. Default 100 MiB.
 	FileLimit int64 `yaml:"file_limit"`
 	// MaxUpload is the largest file in bytes accepted after all chunks.
@@ -298,7 +298,7 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("exchange.max_upload %d is less than exchange.file_limit %d; raise max_upload", c.Exchange.MaxUpload, c.Exchange.FileLimit))
 	}
 	if c.Exchange.ProgressAfter < 0 || c.Exchange.ProgressAfter > 20*time.Second {
-		errs = append(errs, fmt.Errorf("exchange.progress_after %v is outside 0s..20s; 1C gives up on answers slower than that", c.Exchange.ProgressAfter))
+		errs = append(errs, fmt.Errorf("exchange.progress_after %v is outside 0s..20s; 1C gives up on slower responses", c.Exchange.ProgressAfter))
 	}
 	if c.Exchange.PasswordEnv == "" {
 		errs = append(errs, errors.New("exchange.password_env is empty; name the environment variable with 1C's password"))

@@ -1,4 +1,4 @@
-// Package ledger stores what 1C said about goods, stock and prices, and what
+// Package ledger stores what 1C sent about goods, stock and prices, and what
 // each channel last confirmed. It is the hub's durable state: the bus only
 // carries notices that the ledger changed, so anything a crash drops from
 // the bus is re-derived from here on start.
@@ -25,9 +25,9 @@ type Store interface {
 	BeginFile(ctx context.Context, doc *model.Document, acceptedAt time.Time) (FileTx, error)
 
 	// ChangedSKUs calls fn with pages of at most pageSize SKUs, in SKU
-	// order, whose channel numbers the committed file seq may have changed:
-	// their stock, prices or deletion mark, or their product's, including
-	// SKUs a full package set to no stock.
+	// order, whose channel numbers the committed file seq may have changed.
+	// A change is to the SKU's stock, prices or deletion mark, or to its
+	// product's, and includes SKUs a full package set to no stock.
 	ChangedSKUs(ctx context.Context, seq int64, pageSize int, fn func(skus []string) error) error
 
 	// Changes returns up to limit SKUs whose last change is after the
@@ -35,7 +35,7 @@ type Store interface {
 	// changed a SKU, then the SKU. A pull feed pages through it.
 	Changes(ctx context.Context, seq int64, sku string, limit int) ([]Change, error)
 
-	// Stock returns the stock of each given SKU that the ledger knows.
+	// Stock returns the stock of each given SKU that the ledger contains.
 	Stock(ctx context.Context, skus []string) (map[string]*SKUStock, error)
 	// ForEachSKU calls fn for every SKU in the ledger, in SKU order.
 	ForEachSKU(ctx context.Context, fn func(sku string) error) error
@@ -130,7 +130,8 @@ type SKUView struct {
 	Name string `json:"name,omitempty"`
 }
 
-// ChannelState is what a channel was sent and confirmed for one SKU.
+// ChannelState is the record of what a channel was sent and confirmed for
+// one SKU.
 type ChannelState struct {
 	SKU string `json:"sku"`
 	// Confirmed is the quantity the channel last accepted; nil when it has
