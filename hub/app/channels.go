@@ -30,8 +30,9 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 		return nil, err
 	}
 	run := &channelRun{name: ch.Name}
+	virtual := a.cfg.VirtualFor(ch.Name)
 	if ch.Webstore != nil && ch.Webstore.Pull {
-		f := &channel.Feed{Channel: ch.Name, Warehouses: ch.Warehouses, Binder: binder}
+		f := &channel.Feed{Channel: ch.Name, Warehouses: ch.Warehouses, Virtual: virtual, Binder: binder}
 		if ch.Prices != nil {
 			f.PriceType, f.OldPriceType = ch.Prices.PriceType, ch.Prices.OldPriceType
 		}
@@ -52,7 +53,7 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 		Interval:    ch.Interval,
 		Clock:       a.clock,
 	}
-	stock, err := channel.NewWorker(wc, a.Store, channel.StockTarget{Pusher: pusher, Warehouses: ch.Warehouses}, binder, a.log)
+	stock, err := channel.NewWorker(wc, a.Store, channel.StockTarget{Pusher: pusher, Channel: ch.Name, Warehouses: ch.Warehouses, Virtual: virtual}, binder, a.log)
 	if err != nil {
 		return nil, err
 	}

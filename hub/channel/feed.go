@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"obmenhub/hub/alloc"
 	"obmenhub/hub/ledger"
 	"obmenhub/hub/model"
 )
@@ -16,6 +17,7 @@ import (
 type Feed struct {
 	Channel      string
 	Warehouses   []string
+	Virtual      []alloc.Warehouse
 	PriceType    string
 	OldPriceType string
 	Binder       *Binder
@@ -78,7 +80,9 @@ func (f *Feed) Page(ctx context.Context, store ledger.Store, cursor string, limi
 		if st == nil {
 			continue
 		}
-		item := FeedItem{SKU: c.SKU, ExternalID: f.Binder.Resolve(st), Quantity: Desired(st, f.Warehouses), Deleted: st.Deleted}
+		target := StockTarget{Channel: f.Channel, Warehouses: f.Warehouses, Virtual: f.Virtual}
+		qty, _ := target.Value(st)
+		item := FeedItem{SKU: c.SKU, ExternalID: f.Binder.Resolve(st), Quantity: qty, Deleted: st.Deleted}
 		if p, ok := findPrice(st, f.PriceType); ok {
 			v := p.Value
 			item.Price, item.Currency = &v, p.Currency

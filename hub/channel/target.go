@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"obmenhub/adapters"
+	"obmenhub/hub/alloc"
 	"obmenhub/hub/ledger"
 	"obmenhub/hub/model"
 )
@@ -24,16 +25,25 @@ type Target interface {
 	Push(ctx context.Context, items []adapters.StockItem, stock map[string]*ledger.SKUStock) ([]adapters.ItemResult, error)
 }
 
-// StockTarget keeps a channel's stock in step: the sum of the listed 1C
-// warehouses (see Desired).
+// StockTarget keeps a channel's stock in step. A channel bound to virtual
+// warehouses shows its allocation in them (see Allocated); any other shows
+// the sum of its listed 1C warehouses less active reservations (see
+// Available).
 type StockTarget struct {
 	Pusher     adapters.StockPusher
+	Channel    string
 	Warehouses []string
+	Virtual    []alloc.Warehouse
 }
 
 func (t StockTarget) Kind() string { return "stock" }
 
-func (t StockTarget) Value(st *ledger.SKUStock) (int64, bool) { return Desired(st, t.Warehouses), true }
+func (t StockTarget) Value(st *ledger.SKUStock) (int64, bool) {
+	if len(t.Virtual) > 0 {
+		return Allocated(st, t.Channel, t.Virtual), true
+	}
+	return Available(st, t.Warehouses), true
+}
 
 func (t StockTarget) Push(ctx context.Context, items []adapters.StockItem, _ map[string]*ledger.SKUStock) ([]adapters.ItemResult, error) {
 	return t.Pusher.PushStock(ctx, items)

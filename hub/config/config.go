@@ -14,6 +14,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"obmenhub/adapters/generic"
+	"obmenhub/hub/alloc"
 	"obmenhub/hub/channel"
 )
 
@@ -34,7 +35,20 @@ type Config struct {
 	Bus      BusConfig       `yaml:"bus"`
 	Exchange ExchangeConfig  `yaml:"exchange"`
 	Channels []ChannelConfig `yaml:"channels"`
+	// VirtualWarehouses pool 1C warehouses and decide how much of the pool
+	// each bound channel shows; see hub/alloc for the rules.
+	VirtualWarehouses []alloc.Warehouse `yaml:"virtual_warehouses"`
+	// Reservations configures the reservations API.
+	Reservations ReservationsConfig `yaml:"reservations"`
 	Demo     DemoConfig      `yaml:"demo"`
+}
+
+// ReservationsConfig configures POST /api/v1/reservations.
+type ReservationsConfig struct {
+	// CartTTL ends a reservation that nobody commits or releases, such as
+	// an abandoned web-store cart, when the request gives no ttl.
+	// Default 30m; 0 in the request keeps a reservation until released.
+	CartTTL time.Duration `yaml:"cart_ttl"`
 }
 
 // StoreConfig chooses the ledger store.
@@ -222,6 +236,9 @@ func (c *Config) setDefaults() {
 	if c.Timezone == "" {
 		c.Timezone = "Europe/Moscow"
 	}
+	if c.Reservations.CartTTL == 0 {
+		c.Reservations.CartTTL = 30 * time.Minute
+	}
 	if c.Demo.TimeScale < 0 {
 		c.Demo.TimeScale = 0
 	}
@@ -370,7 +387,32 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s: warehouse_id must be the channel's positive warehouse id", where))
 		}
 	}
+	for i := range c.VirtualWarehouses {
+		vw := &c.VirtualWarehouses[i]
+		if err := vw.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("virtual_warehouses[%d]: %w", i, err))
+		}
+		for _, b := range vw.Bindings {
+			if !seen[b.Channel] {
+				errs = append(errs, fmt.Errorf("virtual warehouse %q: channel %q is not in channels; bind a configured channel", vw.Name, b.Channel))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// VirtualFor returns the virtual warehouses that channel is bound to.
+func (c *Config) VirtualFor(channel string) []alloc.Warehouse {
+	var out []alloc.Warehouse
+	for _, vw := range c.VirtualWarehouses {
+		for _, b := range vw.Bindings {
+			if b.Channel == channel {
+				out = append(out, vw)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Secret returns the value of the environment variable env, or an error
