@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"obmenhub/hub/alloc"
 	"obmenhub/hub/channel"
 	"obmenhub/hub/ledger"
 )
@@ -21,6 +22,8 @@ type API struct {
 	Channels []*channel.Worker
 	// Feeds are the channels that poll the hub, by channel name.
 	Feeds map[string]*channel.Feed
+	// VirtualWarehouses are explained by GET /api/v1/skus/{sku}/explain.
+	VirtualWarehouses []alloc.Warehouse
 	Log   *slog.Logger
 }
 
@@ -29,6 +32,7 @@ func (a *API) Register(r fiber.Router) {
 	r.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
 	v1 := r.Group("/api/v1")
 	v1.Get("/skus/:sku", a.getSKU)
+	v1.Get("/skus/:sku/explain", a.explainSKU)
 	v1.Get("/deadletters", a.listDeadLetters)
 	v1.Get("/channels/:name/feed", a.getFeed)
 	v1.Get("/channels/:name/skus", a.listChannelSKUs)

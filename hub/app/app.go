@@ -53,6 +53,17 @@ type App struct {
 
 	mu        sync.Mutex
 	consuming map[string]bool
+
+	reservations *api.ReservationsAPI
+}
+
+// announce tells every channel that the available stock of skus changed,
+// as a reservation does. A lost notice costs only latency: the next resync
+// or change of those SKUs sends the right numbers.
+func (a *App) announce(skus []string) {
+	if err := bus.PublishStockChanged(a.Bus.Publisher, "reservation", 0, skus); err != nil {
+		a.log.Error("announce reservation change failed", "skus", len(skus), "err", err)
+	}
 }
 
 // Options adjust how New builds the hub, for tests and benchmarks.
@@ -137,7 +148,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		ReadTimeout:           5 * time.Minute,
 	})
 	a.Exchange.Register(a.fiber)
-	(&api.API{Store: a.Store, Channels: a.Workers, Feeds: a.Feeds, Log: log.With("component", "api")}).Register(a.fiber)
+	(&api.API{Store: a.Store, Channels: a.Workers, Feeds: a.Feeds, VirtualWarehouses: cfg.VirtualWarehouses,
+		Log: log.With("component", "api")}).Register(a.fiber)
+	a.reservations = &api.ReservationsAPI{Store: a.Store, Log: log.With("component", "reservations"),
+		Now: a.clock.Now, CartTTL: cfg.Reservations.CartTTL, OnChange: a.announce}
+	a.reservations.Register(a.fiber)
 
 	ok = true
 	return a, nil
@@ -171,6 +186,11 @@ func (a *App) Start(ctx context.Context) error {
 		defer a.wg.Done()
 		a.lead(ctx, "outbox", a.relayOutbox)
 	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.lead(ctx, "reservations", a.expireReservations)
+	}()
 
 	a.wg.Add(1)
 	go func() {
@@ -179,7 +199,7 @@ func (a *App) Start(ctx context.Context) error {
 			a.log.Error("HTTP server stopped", "err", err)
 		}
 	}()
-	a.log.Info("hub started", "listen", ln.Addr().String(), "channels", len(a.Workers), "store", a.cfg.Store.Path)
+	a.log.Info("hub started", "listen", ln.Addr().String(), "channels", len(a.channels), "store", a.cfg.Store.Path)
 	return nil
 }
 

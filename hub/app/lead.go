@@ -258,3 +258,14 @@ func (a *App) Consuming(channel string) bool {
 	defer a.mu.Unlock()
 	return a.consuming[channel]
 }
+
+// expireInterval is how often abandoned reservations are ended.
+const expireInterval = 10 * time.Second
+
+// expireReservations ends reservations past their expiry, until ctx ends.
+func (a *App) expireReservations(ctx context.Context) {
+	for ctx.Err() == nil {
+		a.reservations.ExpireDue(ctx)
+		a.sleep(ctx, expireInterval)
+	}
+}

@@ -81,6 +81,10 @@ type Worker struct {
 
 	warnedTotal bool // logged once that offers with only Количество show 0
 	paused      bool
+	// retryFailed holds the SKUs that a resync marked: their failed values
+	// are tried once more, since the hub may have been restarted with a
+	// corrected config.
+	retryFailed map[string]bool
 }
 
 // Pause stops the worker from starting rounds until Resume; marks still
@@ -180,11 +184,19 @@ func (w *Worker) Enqueue(skus []string, at time.Time) {
 }
 
 // Resync marks every SKU of the ledger to be checked now. The hub calls it
-// on start, so that whatever a crash left unsent is sent.
+// on start, so that whatever a crash left unsent is sent. A value that was
+// dead-lettered is tried once more, because the hub may have been
+// restarted with a corrected config or credentials.
 func (w *Worker) Resync(ctx context.Context) error {
 	now := w.cfg.Clock.Now()
 	var page []string
 	err := w.store.ForEachSKU(ctx, func(sku string) error {
+		w.mu.Lock()
+		if w.retryFailed == nil {
+			w.retryFailed = make(map[string]bool)
+		}
+		w.retryFailed[sku] = true
+		w.mu.Unlock()
 		page = append(page, sku)
 		if len(page) == 1000 {
 			w.Enqueue(page, now)
@@ -324,7 +336,8 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 	now := w.cfg.Clock.Now()
 	var items []adapters.StockItem
 	var save []ledger.ChannelState
-	var unbound []string
+	var unbound, ambiguous []string
+	claimed := map[string]string{}
 	for _, sku := range skus {
 		desired, ok := w.target.Value(stock[sku])
 		if !ok {
@@ -339,9 +352,10 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 			w.forget(sku)
 			continue
 		}
-		if cs.Failed != nil && *cs.Failed == desired && cs.LastError != ErrUnbound.Error() {
+		if cs.Failed != nil && *cs.Failed == desired && cs.LastError != ErrUnbound.Error() && !w.takeRetry(sku) {
 			// Already dead-lettered for this very value. An unbound SKU is
-			// looked at again, since a new binding may have come.
+			// looked at again, since a new binding may have come, and so is
+			// a SKU that a resync marked.
 			continue
 		}
 		ext := ""
@@ -355,7 +369,17 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 			save = append(save, cs)
 			continue
 		}
+		if other, dup := claimed[ext]; dup {
+			// Two SKUs with one channel id: the channel would keep whichever
+			// value came last, so neither is sent.
+			ambiguous = append(ambiguous, sku, other)
+			continue
+		}
+		claimed[ext] = sku
 		items = append(items, adapters.StockItem{SKU: sku, ExternalID: ext, Quantity: desired})
+	}
+	if len(ambiguous) > 0 {
+		items, save = w.dropAmbiguous(items, save, ambiguous, stock, states)
 	}
 	if len(unbound) > 0 {
 		// One line per round, not per SKU: a large catalogue with no
@@ -412,7 +436,7 @@ func (w *Worker) settle(ctx context.Context, items []adapters.StockItem, results
 			save = append(save, w.deadLetter(ctx, it, w.fail(it.SKU), "permanent failure", err, cs))
 		}
 	}
-	w.log.Info("pushed stock", "items", len(items), "confirmed", confirmed)
+	w.log.Info("pushed "+w.target.Kind(), "items", len(items), "confirmed", confirmed)
 	return save
 }
 
@@ -473,4 +497,44 @@ func (w *Worker) checkTotalOnly(st *ledger.SKUStock) {
 	w.warnedTotal = true
 	w.log.Warn(`SKU has stock only as a total without warehouse, which this channel does not count; add "" to the channel's warehouses to count it`,
 		"sku", st.SKU, "warehouses", w.cfg.Warehouses)
+}
+
+// takeRetry reports whether sku was marked by a resync, and clears the mark.
+func (w *Worker) takeRetry(sku string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.retryFailed[sku] {
+		return false
+	}
+	delete(w.retryFailed, sku)
+	return true
+}
+
+// ErrAmbiguous is the cause recorded for SKUs that share one channel id.
+var ErrAmbiguous = errors.New("SKU shares its channel id with another SKU; bind by another key or a map file")
+
+// dropAmbiguous removes the items of SKUs that share a channel id and
+// records them as unbound with ErrAmbiguous.
+func (w *Worker) dropAmbiguous(items []adapters.StockItem, save []ledger.ChannelState, ambiguous []string,
+	stock map[string]*ledger.SKUStock, states map[string]ledger.ChannelState) ([]adapters.StockItem, []ledger.ChannelState) {
+	drop := map[string]bool{}
+	for _, sku := range ambiguous {
+		drop[sku] = true
+	}
+	kept := items[:0]
+	for _, it := range items {
+		if !drop[it.SKU] {
+			kept = append(kept, it)
+		}
+	}
+	for sku := range drop {
+		desired, _ := w.target.Value(stock[sku])
+		cs := states[sku]
+		cs.SKU = sku
+		cs.Failed = &desired
+		cs.LastError = ErrUnbound.Error() + ": " + ErrAmbiguous.Error()
+		save = append(save, cs)
+	}
+	w.log.Warn("SKUs share a channel id; none of them is sent", "count", len(drop), "first_skus", ambiguous[:min(len(ambiguous), 4)])
+	return kept, save
 }

@@ -40,7 +40,7 @@ type Config struct {
 	VirtualWarehouses []alloc.Warehouse `yaml:"virtual_warehouses"`
 	// Reservations configures the reservations API.
 	Reservations ReservationsConfig `yaml:"reservations"`
-	Demo     DemoConfig      `yaml:"demo"`
+	Demo         DemoConfig         `yaml:"demo"`
 }
 
 // ReservationsConfig configures POST /api/v1/reservations.
@@ -420,7 +420,7 @@ func (c *Config) VirtualFor(channel string) []alloc.Warehouse {
 func Secret(key, env string) (string, error) {
 	v := os.Getenv(env)
 	if v == "" {
-		return "", fmt.Errorf("%s names environment variable %s, which is not set; export it before starting the hub", key, env)
+		return "", fmt.Errorf("%s names environment variable %s, which is not set or empty; export it before starting the hub", key, env)
 	}
 	return v, nil
 }

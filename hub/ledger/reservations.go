@@ -91,6 +91,9 @@ type Reservations interface {
 	// Reserved returns the active reserved quantity of each given SKU that
 	// has any.
 	Reserved(ctx context.Context, skus []string) (map[string]int64, error)
+	// Reservation returns the reservation of an order, or an error that
+	// wraps ErrReservationNotFound.
+	Reservation(ctx context.Context, channel, orderID string) (*Reservation, error)
 	// ReservationsOf returns the active reservations that hold the SKU.
 	ReservationsOf(ctx context.Context, sku string) ([]Reservation, error)
 }

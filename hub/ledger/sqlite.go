@@ -148,6 +148,31 @@ var sqliteSchema = []string{
 	)`,
 	// One bus message is dead-lettered at most once.
 	`CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_message ON dead_letters(message_id) WHERE message_id <> ''`,
+	// Reservations hold stock for channel orders. expires_at is 0 for a
+	// reservation that never expires.
+	`CREATE TABLE IF NOT EXISTS reservations (
+		channel TEXT NOT NULL,
+		order_id TEXT NOT NULL,
+		status TEXT NOT NULL,
+		expires_at INTEGER NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL,
+		PRIMARY KEY (channel, order_id)
+	)`,
+	`CREATE INDEX IF NOT EXISTS reservations_due ON reservations(expires_at) WHERE status = 'active' AND expires_at <> 0`,
+	// active copies the reservation's status onto its lines (1 while
+	// active), so that the reserved quantity of a SKU is read from the
+	// partial index below, without the lines of closed reservations.
+	`CREATE TABLE IF NOT EXISTS reservation_lines (
+		channel TEXT NOT NULL,
+		order_id TEXT NOT NULL,
+		sku TEXT NOT NULL,
+		qty INTEGER NOT NULL,
+		active INTEGER NOT NULL,
+		PRIMARY KEY (channel, order_id, sku),
+		FOREIGN KEY (channel, order_id) REFERENCES reservations(channel, order_id)
+	)`,
+	`CREATE INDEX IF NOT EXISTS reservation_lines_active ON reservation_lines(sku) WHERE active = 1`,
 }
 
 func (s *SQLStore) migrate(ctx context.Context, stmts []string) error {

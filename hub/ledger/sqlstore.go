@@ -471,8 +471,40 @@ func (s *SQLStore) Stock(ctx context.Context, skus []string) (map[string]*SKUSto
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("ledger: read stock: %w", err)
 		}
+		if err := s.fillReserved(ctx, part, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// fillReserved sets the reserved quantities of the SKUs in out, in all and
+// per channel, from the active reservation lines.
+func (s *SQLStore) fillReserved(ctx context.Context, skus []string, out map[string]*SKUStock) error {
+	in, args := s.inList("sku", skus)
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT sku, channel, SUM(qty) FROM reservation_lines
+		WHERE active = 1 AND `+in+` GROUP BY sku, channel`), args...)
+	if err != nil {
+		return fmt.Errorf("ledger: read reservations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sku, channel string
+		var qty int64
+		if err := rows.Scan(&sku, &channel, &qty); err != nil {
+			return fmt.Errorf("ledger: read reservations: %w", err)
+		}
+		st := out[sku]
+		if st == nil {
+			continue
+		}
+		if st.ReservedBy == nil {
+			st.ReservedBy = map[string]int64{}
+		}
+		st.ReservedBy[channel] += qty
+		st.Reserved += qty
+	}
+	return rows.Err()
 }
 
 func decodeLevels(text string, v model.Version) ([]StockLevel, error) {

@@ -19,6 +19,7 @@ var ErrNotFound = errors.New("not found")
 // setup; a PostgreSQL implementation serves production. Every
 // implementation runs the suite in package ledger/storetest.
 type Store interface {
+	Reservations
 	// BeginFile opens a transaction that applies one parsed file. Nothing of
 	// the file is visible to readers until Commit, and Rollback leaves the
 	// ledger exactly as it was.
@@ -107,6 +108,10 @@ type SKUStock struct {
 	// Prices lists one price per 1C price type, from the last file that
 	// gave the offer's prices.
 	Prices []PriceLevel
+	// Reserved is the quantity held by active reservations, and
+	// ReservedBy the same per channel.
+	Reserved   int64
+	ReservedBy map[string]int64
 }
 
 // StockLevel is the quantity of one SKU on one 1C warehouse.
