@@ -49,7 +49,7 @@ func ClassifyStatus(channel string, resp *Response, now time.Time) error {
 		return retry.Retriable(statusErr)
 
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return retry.Permanent(fmt.Errorf("%w; the credentials were rejected: check the API key and client id in the %s channel config", statusErr, channel))
+		return retry.Permanent(fmt.Errorf("%w; the credentials were rejected: check the credentials (keys, tokens, passwords or secrets) in the %s channel config", statusErr, channel))
 
 	case code == http.StatusRequestTimeout || code == http.StatusConflict || code >= 500:
 		err := retry.Retriable(statusErr)

@@ -64,7 +64,7 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 		Virtual  []json.RawMessage `json:"virtual_warehouses"`
 		Channels []struct {
 			Channel, Kind, Source, ExternalID, LastError string
-			Desired, Confirmed                          *int64
+			Desired, Confirmed                           *int64
 		} `json:"channels"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {

@@ -24,7 +24,7 @@ type API struct {
 	Feeds map[string]*channel.Feed
 	// VirtualWarehouses are explained by GET /api/v1/skus/{sku}/explain.
 	VirtualWarehouses []alloc.Warehouse
-	Log   *slog.Logger
+	Log               *slog.Logger
 }
 
 // Register mounts the routes on r.
