@@ -4,6 +4,7 @@ package adapters
 
 import (
 	"context"
+	"time"
 
 	"obmenhub/hub/model"
 )
@@ -84,4 +85,52 @@ type CatalogLister interface {
 	// ListCatalog returns every item of the account's catalogue, reading
 	// as many pages as the vendor's API needs.
 	ListCatalog(ctx context.Context) ([]CatalogEntry, error)
+}
+
+// Order statuses as the hub understands them, whatever the vendor calls
+// them.
+const (
+	// OrderNew is an order that holds stock: awaiting packaging, assembly
+	// or shipment.
+	OrderNew = "new"
+	// OrderCancelled is an order that no longer holds stock.
+	OrderCancelled = "cancelled"
+	// OrderShipped is an order that left the seller's warehouse.
+	OrderShipped = "shipped"
+)
+
+// OrderLine is one line of a channel's order.
+type OrderLine struct {
+	// ExternalID is the channel's id of the item, the same id stock is
+	// sent with (Ozon offer_id, Wildberries chrtId, InSales variant id).
+	ExternalID string
+	Qty        int64
+	// Price is the price of one unit in the order's currency.
+	Price model.Decimal
+}
+
+// Order is an order that a channel took.
+type Order struct {
+	// ExternalID is the channel's order id (Ozon posting_number,
+	// Wildberries order id, InSales order id).
+	ExternalID string
+	// Status is OrderNew, OrderCancelled or OrderShipped; VendorStatus is
+	// the vendor's own word for it.
+	Status       string
+	VendorStatus string
+	Currency     string
+	CreatedAt    time.Time
+	// UpdatedAt is when the vendor last changed the order, in UTC; the hub
+	// keeps its polling cursor on it.
+	UpdatedAt time.Time
+	Lines     []OrderLine
+}
+
+// OrderSource reads a channel's orders.
+type OrderSource interface {
+	// FetchOrders returns the orders created or changed at or after since
+	// (UTC), reading as many pages as the vendor's API needs. The hub polls
+	// with an overlap window and drops repeats, so returning an order twice
+	// is harmless.
+	FetchOrders(ctx context.Context, since time.Time) ([]Order, error)
 }
