@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"obmenhub/e2e/webstoresim"
 	"obmenhub/e2e/wbsim"
+	"obmenhub/e2e/webstoresim"
 	"obmenhub/retry"
 )
 
