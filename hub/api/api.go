@@ -43,7 +43,12 @@ func (a *API) getFeed(c *fiber.Ctx) error {
 	name := c.Params("name")
 	f, ok := a.Feeds[name]
 	if !ok {
-		return fail(c, fiber.StatusNotFound, "channel "+strconv.Quote(name)+" has no pull feed; set webstore.pull: true on it in the config")
+		for _, w := range a.Channels {
+			if w.Channel() == name {
+				return fail(c, fiber.StatusNotFound, "channel "+strconv.Quote(name)+" has no pull feed; set webstore.pull: true on it in the config")
+			}
+		}
+		return fail(c, fiber.StatusNotFound, "channel "+strconv.Quote(name)+" is not in the config")
 	}
 	limit, err := queryLimit(c, 1000)
 	if err != nil {
@@ -165,8 +170,9 @@ type ChannelView struct {
 	// ExternalID is the channel's own id of the SKU (Ozon offer_id,
 	// Wildberries chrtId); empty when the SKU is not bound.
 	ExternalID string `json:"external_id"`
-	// Kind is the target the entry keeps in step: "stock" (units) or "prices"
-	// (kopecks).
+	// Kind is the target the entry keeps in step: "stock" (units), "prices"
+	// (kopecks), or "feed" (units a polling store reads; it confirms
+	// nothing).
 	Kind string `json:"kind"`
 	// Desired is the number the channel should show now, from the ledger.
 	// It is absent when there is nothing to send, such as no price of the
@@ -216,6 +222,12 @@ func (a *API) getSKU(c *fiber.Ctx) error {
 			view.Desired = &value
 		}
 		resp.Channels = append(resp.Channels, view)
+	}
+	for name, f := range a.Feeds {
+		target := channel.StockTarget{Channel: name, Warehouses: f.Warehouses, Virtual: f.Virtual}
+		value, _ := target.Value(&v.SKUStock)
+		resp.Channels = append(resp.Channels, ChannelView{Channel: name, Kind: "feed", Warehouses: f.Warehouses,
+			ExternalID: f.Binder.Resolve(&v.SKUStock), Desired: &value, ChannelState: ledger.ChannelState{SKU: sku}})
 	}
 	return c.JSON(resp)
 }

@@ -66,6 +66,10 @@ func (a *App) announce(skus []string) {
 	}
 }
 
+// priorityHead is how long a channel may take to start catching up before
+// the channel of the next lower priority starts.
+const priorityHead = 500 * time.Millisecond
+
 // Options adjust how New builds the hub, for tests and benchmarks.
 type Options struct {
 	// Clock is the time source of the adapters and channel workers.
@@ -170,6 +174,8 @@ func (a *App) Start(ctx context.Context) error {
 	a.listener = ln
 	ctx, a.cancel = context.WithCancel(ctx)
 
+	// Channels start in priority order: each gets up to priorityHead to take
+	// its lease and begin catching up before the next one starts.
 	for _, run := range a.channels {
 		if len(run.workers) == 0 {
 			continue
@@ -180,6 +186,9 @@ func (a *App) Start(ctx context.Context) error {
 			defer a.wg.Done()
 			a.lead(ctx, "channel:"+run.name, func(ctx context.Context) { a.runChannel(ctx, run) })
 		}()
+		for deadline := time.Now().Add(priorityHead); time.Now().Before(deadline) && !a.Consuming(run.name); {
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 	a.wg.Add(1)
 	go func() {

@@ -115,8 +115,6 @@ func (a *App) runChannel(ctx context.Context, run *channelRun) {
 		a.sleep(ctx, leaseRetry)
 		return
 	}
-	a.setConsuming(run.name, true)
-	defer a.setConsuming(run.name, false)
 	var wg sync.WaitGroup
 	if run.lister != nil {
 		wg.Add(1)
@@ -136,6 +134,10 @@ func (a *App) runChannel(ctx context.Context, run *channelRun) {
 			log.Error("resync failed", "target", w.Kind(), "err", err)
 		}
 	}
+	// Consuming turns true once the channel is subscribed and has marked
+	// every SKU, which is what a lower-priority channel waits for at start.
+	a.setConsuming(run.name, true)
+	defer a.setConsuming(run.name, false)
 	for msg := range msgs {
 		a.handleNotice(ctx, run, msg, log)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"obmenhub/hub/alloc"
 	"obmenhub/hub/ledger"
-	"obmenhub/hub/model"
 )
 
 // Feed serves a channel that polls the hub for changes instead of
@@ -28,8 +27,10 @@ type FeedItem struct {
 	SKU        string         `json:"sku"`
 	ExternalID string         `json:"external_id"`
 	Quantity   int64          `json:"quantity"`
-	Price      *model.Decimal `json:"price,omitempty"`
-	OldPrice   *model.Decimal `json:"old_price,omitempty"`
+	// Price and OldPrice are decimal strings, as in the webhooks, so that no
+	// float rounding touches a price.
+	Price    string `json:"price,omitempty"`
+	OldPrice string `json:"old_price,omitempty"`
 	Currency   string         `json:"currency,omitempty"`
 	Deleted    bool           `json:"deleted"`
 }
@@ -84,12 +85,10 @@ func (f *Feed) Page(ctx context.Context, store ledger.Store, cursor string, limi
 		qty, _ := target.Value(st)
 		item := FeedItem{SKU: c.SKU, ExternalID: f.Binder.Resolve(st), Quantity: qty, Deleted: st.Deleted}
 		if p, ok := findPrice(st, f.PriceType); ok {
-			v := p.Value
-			item.Price, item.Currency = &v, p.Currency
+			item.Price, item.Currency = p.Value.String(), p.Currency
 		}
 		if p, ok := findPrice(st, f.OldPriceType); ok {
-			v := p.Value
-			item.OldPrice = &v
+			item.OldPrice = p.Value.String()
 		}
 		page.Items = append(page.Items, item)
 	}
