@@ -24,15 +24,15 @@ type Feed struct {
 
 // FeedItem is the current state of one SKU for the channel.
 type FeedItem struct {
-	SKU        string         `json:"sku"`
-	ExternalID string         `json:"external_id"`
-	Quantity   int64          `json:"quantity"`
+	SKU        string `json:"sku"`
+	ExternalID string `json:"external_id"`
+	Quantity   int64  `json:"quantity"`
 	// Price and OldPrice are decimal strings, as in the webhooks, so that no
 	// float rounding touches a price.
 	Price    string `json:"price,omitempty"`
 	OldPrice string `json:"old_price,omitempty"`
-	Currency   string         `json:"currency,omitempty"`
-	Deleted    bool           `json:"deleted"`
+	Currency string `json:"currency,omitempty"`
+	Deleted  bool   `json:"deleted"`
 }
 
 // FeedPage is one page of a feed. Next is the cursor of the following
