@@ -18,6 +18,9 @@ import (
 // newPusher builds the adapter of one channel, reading its secret from
 // the environment variable that the channel's config names.
 func newPusher(ch config.ChannelConfig, instance string, log *slog.Logger, clock retry.Clock) (adapters.StockPusher, error) {
+	// The web store and generic adapters name the channel in their logs
+	// themselves; the others get a logger that does.
+	base := log
 	log = log.With("channel", ch.Name)
 	userAgent := "obmenhub/" + instance
 	switch ch.Kind {
@@ -72,21 +75,25 @@ func newPusher(ch config.ChannelConfig, instance string, log *slog.Logger, clock
 		if err != nil {
 			return nil, err
 		}
-		return webstore.New(webstore.Config{
+		a, err := webstore.New(webstore.Config{
 			Channel:           ch.Name,
 			URL:               ch.Webstore.WebhookURL,
 			Secret:            secret,
 			RequestsPerMinute: ch.RequestsPerMinute,
-			Logger:            log,
+			Logger:            base,
 			Clock:             clock,
 			UserAgent:         userAgent,
 		})
+		if err != nil {
+			return nil, fmt.Errorf("webstore (secret from %s): %w", ch.Webstore.SecretEnv, err)
+		}
+		return a, nil
 	case "generic":
 		gc := *ch.Generic
 		if err := gc.Resolve(os.Getenv); err != nil {
 			return nil, err
 		}
-		a, err := generic.New(gc, generic.Options{Channel: ch.Name, Logger: log, Clock: clock, UserAgent: userAgent})
+		a, err := generic.New(gc, generic.Options{Channel: ch.Name, Logger: base, Clock: clock, UserAgent: userAgent})
 		if err != nil {
 			return nil, err
 		}
