@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"time"
 
 	"obmenhub/adapters"
 	"obmenhub/hub/channel"
@@ -16,6 +17,10 @@ type channelRun struct {
 	// lister reads the channel's catalogue for catalogue bindings; nil when
 	// the adapter cannot.
 	lister adapters.CatalogLister
+	// orders reads the channel's orders every ordersEvery; nil when the
+	// channel's config turns it off or the adapter cannot.
+	orders      adapters.OrderSource
+	ordersEvery time.Duration
 }
 
 // newChannel builds the workers of one channel: stock always, prices when
@@ -42,6 +47,12 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 		return run, nil
 	}
 	run.lister, _ = pusher.(adapters.CatalogLister)
+	if ch.Orders != nil && ch.Orders.Poll > 0 {
+		if run.orders = orderSource(pusher); run.orders == nil {
+			return nil, fmt.Errorf("orders: the %s adapter cannot read orders; remove the orders section", ch.Kind)
+		}
+		run.ordersEvery = ch.Orders.Poll
+	}
 	if ok, _ := binder.FromCatalog(); ok && run.lister == nil {
 		return nil, fmt.Errorf("binding by catalog: the %s adapter cannot read the channel's catalogue; use sku, article, barcode or map", ch.Kind)
 	}

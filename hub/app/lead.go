@@ -123,6 +123,13 @@ func (a *App) runChannel(ctx context.Context, run *channelRun) {
 			a.refreshCatalog(ctx, run, log)
 		}()
 	}
+	if run.orders != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.pollOrders(ctx, run, run.orders, run.ordersEvery, log)
+		}()
+	}
 	for _, w := range run.workers {
 		w := w
 		wg.Add(1)

@@ -5,6 +5,7 @@
 package channel
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -99,7 +100,44 @@ type Binder struct {
 	refresh time.Duration
 	mu      sync.RWMutex
 	byKey   map[string]string
+	keyOf   map[string]string // channel id → article or barcode
 	loaded  bool
+}
+
+// SKUFinder finds SKUs by article or barcode; the ledger is one.
+type SKUFinder interface {
+	SKUsBy(ctx context.Context, by, value string) ([]string, error)
+}
+
+// SKUsFor returns the SKUs that the channel id ext stands for: the reverse
+// of Resolve, used to read a channel's orders. More than one SKU means the
+// binding is ambiguous; none means the channel sells something 1C does not
+// list under that key.
+func (b *Binder) SKUsFor(ctx context.Context, find SKUFinder, ext string) ([]string, error) {
+	switch b.by {
+	case BindArticle:
+		return find.SKUsBy(ctx, "article", ext)
+	case BindBarcode:
+		return find.SKUsBy(ctx, "barcode", ext)
+	case BindMap:
+		var out []string
+		for sku, id := range b.byFile {
+			if id == ext {
+				out = append(out, sku)
+			}
+		}
+		sort.Strings(out)
+		return out, nil
+	case BindCatalog:
+		b.mu.RLock()
+		key := b.keyOf[ext]
+		b.mu.RUnlock()
+		if key == "" {
+			return nil, nil
+		}
+		return find.SKUsBy(ctx, b.match, key)
+	}
+	return []string{ext}, nil
 }
 
 // ErrUnbound is the cause recorded for a SKU that has no id on a channel.
@@ -212,6 +250,7 @@ func (b *Binder) Loaded() bool {
 // tell which one a SKU means; LoadCatalog returns those keys.
 func (b *Binder) LoadCatalog(entries []adapters.CatalogEntry, usePriceID bool) (ambiguous []string) {
 	m := make(map[string]string, len(entries))
+	keyOf := make(map[string]string, len(entries))
 	dup := map[string]bool{}
 	add := func(key, id string) {
 		if key == "" {
@@ -232,8 +271,12 @@ func (b *Binder) LoadCatalog(entries []adapters.CatalogEntry, usePriceID bool) (
 			for _, bc := range e.Barcodes {
 				add(bc, id)
 			}
+			if len(e.Barcodes) > 0 {
+				keyOf[id] = e.Barcodes[0]
+			}
 		} else {
 			add(e.Article, id)
+			keyOf[id] = e.Article
 		}
 	}
 	for key := range dup {
@@ -242,7 +285,7 @@ func (b *Binder) LoadCatalog(entries []adapters.CatalogEntry, usePriceID bool) (
 	}
 	sort.Strings(ambiguous)
 	b.mu.Lock()
-	b.byKey, b.loaded = m, true
+	b.byKey, b.keyOf, b.loaded = m, keyOf, true
 	b.mu.Unlock()
 	return ambiguous
 }

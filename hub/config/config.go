@@ -136,6 +136,9 @@ type ChannelConfig struct {
 	MaxAttempts int `yaml:"max_attempts"`
 	// Prices, when set, sends prices too.
 	Prices *PricesConfig `yaml:"prices"`
+	// Orders, when set, reads the channel's orders: each new order
+	// reserves its stock and a cancelled one releases it.
+	Orders *OrdersConfig `yaml:"orders"`
 	// Webstore configures a kind webstore channel: the seller's own store.
 	Webstore *WebstoreConfig `yaml:"webstore"`
 	// Generic describes a kind generic channel, an HTTP API set up in
@@ -165,6 +168,13 @@ type WebstoreConfig struct {
 	SecretEnv string `yaml:"secret_env"`
 	// Pull serves GET /api/v1/channels/<name>/feed for a store that polls.
 	Pull bool `yaml:"pull"`
+}
+
+// OrdersConfig sets how a channel's orders are read.
+type OrdersConfig struct {
+	// Poll is how often the hub asks the channel for new and changed
+	// orders, such as 30s. Required.
+	Poll time.Duration `yaml:"poll"`
 }
 
 // PricesConfig maps 1C price types onto a channel's prices.
@@ -373,6 +383,9 @@ func (c *Config) validate() error {
 			}
 		default:
 			errs = append(errs, fmt.Errorf("%s: mode %q: use push or interval", where, ch.Mode))
+		}
+		if ch.Orders != nil && ch.Orders.Poll <= 0 {
+			errs = append(errs, fmt.Errorf("%s: orders.poll must be a positive duration, such as 30s", where))
 		}
 		if ch.Prices != nil && ch.Prices.PriceType == "" {
 			errs = append(errs, fmt.Errorf("%s: prices.price_type is empty; give the 1C price type id (ИдТипаЦены)", where))

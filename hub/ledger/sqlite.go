@@ -150,6 +150,11 @@ var sqliteSchema = []string{
 	`CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_message ON dead_letters(message_id) WHERE message_id <> ''`,
 	// Reservations hold stock for channel orders. expires_at is 0 for a
 	// reservation that never expires.
+	// Named positions kept across restarts, in Unix nanoseconds.
+	`CREATE TABLE IF NOT EXISTS cursors (
+		name TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	)`,
 	`CREATE TABLE IF NOT EXISTS reservations (
 		channel TEXT NOT NULL,
 		order_id TEXT NOT NULL,

@@ -700,6 +700,54 @@ func (s *SQLStore) AddDeadLetter(ctx context.Context, d DeadLetter) (int64, erro
 	return id, nil
 }
 
+// Cursor implements Store.
+func (s *SQLStore) Cursor(ctx context.Context, name string) (time.Time, error) {
+	var v int64
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT value FROM cursors WHERE name = ?`), name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ledger: read cursor %s: %w", name, err)
+	}
+	return time.Unix(0, v).UTC(), nil
+}
+
+// SetCursor implements Store.
+func (s *SQLStore) SetCursor(ctx context.Context, name string, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO cursors(name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`), name, t.UnixNano())
+	if err != nil {
+		return fmt.Errorf("ledger: store cursor %s: %w", name, err)
+	}
+	return nil
+}
+
+// SKUsBy implements Store.
+func (s *SQLStore) SKUsBy(ctx context.Context, by, value string) ([]string, error) {
+	col := "article"
+	if by == "barcode" {
+		col = "barcode"
+	} else if by != "article" {
+		return nil, fmt.Errorf("ledger: find SKUs by %q: use article or barcode", by)
+	}
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT o.sku FROM offers o LEFT JOIN products p ON p.id = o.product_id
+		WHERE CASE WHEN o.`+col+` <> '' THEN o.`+col+` ELSE COALESCE(p.`+col+`, '') END = ? ORDER BY o.sku`), value)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: find SKUs by %s %q: %w", by, value, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var sku string
+		if err := rows.Scan(&sku); err != nil {
+			return nil, fmt.Errorf("ledger: find SKUs by %s %q: %w", by, value, err)
+		}
+		out = append(out, sku)
+	}
+	return out, rows.Err()
+}
+
 // UnpublishedFiles implements Store.
 func (s *SQLStore) UnpublishedFiles(ctx context.Context, limit int) ([]FileRef, error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT seq, file FROM files WHERE published_at = 0 ORDER BY seq LIMIT ?`), limit)

@@ -55,6 +55,14 @@ type Store interface {
 	// MarkPublished records that file seq's changes were announced.
 	MarkPublished(ctx context.Context, seq int64, at time.Time) error
 
+	// Cursor returns the time stored under name, or the zero time.
+	Cursor(ctx context.Context, name string) (time.Time, error)
+	// SetCursor stores t under name.
+	SetCursor(ctx context.Context, name string, t time.Time) error
+	// SKUsBy returns the SKUs whose article (by "article") or barcode (by
+	// "barcode") is value; the offer's own value wins over its product's.
+	SKUsBy(ctx context.Context, by, value string) ([]string, error)
+
 	// AddDeadLetter stores a message that exhausted its attempts or failed
 	// permanently. A dead letter whose MessageID is already stored is not
 	// stored again; then AddDeadLetter returns the id 0 and no error.

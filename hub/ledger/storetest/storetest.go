@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"for each SKU pages", testForEachSKU},
 		{"outbox of unpublished files", testOutbox},
 		{"changes in feed order", testChanges},
+		{"cursors and SKU lookup", testCursorsAndLookup},
 		{"SKU order is byte order", testByteOrder},
 	}
 	for _, tt := range tests {
@@ -697,5 +698,36 @@ func testChanges(t *testing.T, s ledger.Store) {
 	}
 	if len(rest) != 1 || rest[0] != want[1] {
 		t.Errorf("changes after A = %+v, want only B", rest)
+	}
+}
+
+func testCursorsAndLookup(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	if c, err := s.Cursor(ctx, "orders:ozon"); err != nil || !c.IsZero() {
+		t.Fatalf("new cursor = %v, %v; want zero time", c, err)
+	}
+	at := base.Add(90 * time.Second)
+	if err := s.SetCursor(ctx, "orders:ozon", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCursor(ctx, "orders:ozon", at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Cursor(ctx, "orders:ozon"); err != nil || !c.Equal(at.Add(time.Minute)) {
+		t.Errorf("cursor = %v, %v; want %v", c, err, at.Add(time.Minute))
+	}
+
+	withArticle := offer("A")
+	withArticle.Article = "KET-17"
+	apply(t, s, model.Document{File: "offers.xml", Generated: base, ChangesOnly: true}, withArticle, offer("B"))
+	got, err := s.SKUsBy(ctx, "article", "KET-17")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "A" {
+		t.Errorf("SKUs by article KET-17 = %v, want [A]", got)
+	}
+	if _, err := s.SKUsBy(ctx, "name", "x"); err == nil {
+		t.Errorf("SKUsBy accepted by=name")
 	}
 }

@@ -1,0 +1,164 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"obmenhub/adapters"
+	"obmenhub/hub/ledger"
+)
+
+// orderOverlap is how far before its cursor the hub reads a channel's
+// orders again: vendors index changes a little late, and repeats cost
+// nothing because a reservation exists once per order.
+const orderOverlap = 10 * time.Minute
+
+// pollOrders reads the channel's orders every interval while this
+// instance leads the channel, until ctx ends: a new order reserves its
+// stock and a cancelled one releases it, and either change reaches every
+// channel at once.
+func (a *App) pollOrders(ctx context.Context, run *channelRun, src adapters.OrderSource, every time.Duration, log *slog.Logger) {
+	cursorName := "orders:" + run.name
+	for ctx.Err() == nil {
+		if err := a.readOrders(ctx, run, src, cursorName, log); err != nil && ctx.Err() == nil {
+			log.Error("read channel orders failed; will retry", "err", err)
+		}
+		a.sleep(ctx, every)
+	}
+}
+
+func (a *App) readOrders(ctx context.Context, run *channelRun, src adapters.OrderSource, cursorName string, log *slog.Logger) error {
+	cursor, err := a.Store.Cursor(ctx, cursorName)
+	if err != nil {
+		return err
+	}
+	since := cursor.Add(-orderOverlap)
+	if cursor.IsZero() {
+		// A first read looks one day back, not at the channel's history.
+		since = a.clock.Now().Add(-24 * time.Hour)
+	}
+	orders, err := src.FetchOrders(ctx, since.UTC())
+	if err != nil {
+		return err
+	}
+	latest := cursor
+	for _, o := range orders {
+		if err := a.takeOrder(ctx, run, o, log); err != nil {
+			// The cursor stays before this order, so the next read sees it
+			// again.
+			return err
+		}
+		if o.UpdatedAt.After(latest) {
+			latest = o.UpdatedAt
+		}
+	}
+	if latest.After(cursor) {
+		return a.Store.SetCursor(ctx, cursorName, latest)
+	}
+	return nil
+}
+
+// takeOrder applies one order: reserve its lines when it is new or
+// shipped, release them when it is cancelled.
+func (a *App) takeOrder(ctx context.Context, run *channelRun, o adapters.Order, log *slog.Logger) error {
+	log = log.With("order", o.ExternalID, "status", o.VendorStatus)
+	now := a.clock.Now()
+	if o.Status == adapters.OrderCancelled {
+		r, err := a.Store.Release(ctx, run.name, o.ExternalID, now)
+		switch {
+		case errors.Is(err, ledger.ErrReservationNotFound), errors.Is(err, ledger.ErrReservationClosed):
+			return nil
+		case err != nil:
+			return err
+		}
+		log.Info("order cancelled; stock released")
+		a.announce(reservationSKUs(r))
+		return nil
+	}
+
+	lines, err := a.orderLines(ctx, run, o)
+	if err != nil {
+		return a.deadLetterOrder(ctx, run, o, "order lines not bound to 1C SKUs", err, log)
+	}
+	r, err := a.Store.Reserve(ctx, ledger.Reservation{Channel: run.name, OrderID: o.ExternalID, Lines: lines}, now)
+	var short *ledger.InsufficientError
+	if errors.As(err, &short) {
+		// The channel sold what the hub no longer had: support must act.
+		return a.deadLetterOrder(ctx, run, o, "order exceeds available stock (oversold)", err, log)
+	}
+	if err != nil {
+		return err
+	}
+	if r.CreatedAt.Equal(now) {
+		log.Info("order reserved", "lines", len(lines))
+		a.announce(reservationSKUs(r))
+	}
+	return nil
+}
+
+// orderLines maps an order's channel ids onto 1C SKUs through the
+// channel's stock binding.
+func (a *App) orderLines(ctx context.Context, run *channelRun, o adapters.Order) ([]ledger.ReservationLine, error) {
+	binder := run.workers[0].Binder()
+	qty := map[string]int64{}
+	var order []string
+	for _, l := range o.Lines {
+		skus, err := binder.SKUsFor(ctx, a.Store, l.ExternalID)
+		if err != nil {
+			return nil, err
+		}
+		if len(skus) != 1 {
+			return nil, fmt.Errorf("channel id %q matches %d SKUs (%s); fix the channel's binding",
+				l.ExternalID, len(skus), strings.Join(skus, ", "))
+		}
+		if _, seen := qty[skus[0]]; !seen {
+			order = append(order, skus[0])
+		}
+		qty[skus[0]] += l.Qty
+	}
+	lines := make([]ledger.ReservationLine, len(order))
+	for i, sku := range order {
+		lines[i] = ledger.ReservationLine{SKU: sku, Qty: qty[sku]}
+	}
+	return lines, nil
+}
+
+// deadLetterOrder records an order the hub cannot reserve, once per order,
+// and lets the poll go on.
+func (a *App) deadLetterOrder(ctx context.Context, run *channelRun, o adapters.Order, reason string, cause error, log *slog.Logger) error {
+	id, err := a.Store.AddDeadLetter(ctx, ledger.DeadLetter{
+		Channel:   run.name,
+		Reason:    reason,
+		Attempts:  1,
+		LastError: cause.Error(),
+		MessageID: run.name + "/order/" + o.ExternalID,
+		Payload:   fmt.Sprintf("%+v", o),
+		CreatedAt: a.clock.Now(),
+	})
+	if err != nil {
+		return err
+	}
+	if id != 0 {
+		log.Error("order dead-lettered", "reason", reason, "dead_letter", id, "err", cause)
+	}
+	return nil
+}
+
+func reservationSKUs(r *ledger.Reservation) []string {
+	skus := make([]string, len(r.Lines))
+	for i, l := range r.Lines {
+		skus[i] = l.SKU
+	}
+	return skus
+}
+
+// orderSource returns the channel's order source, or nil.
+func orderSource(p adapters.StockPusher) adapters.OrderSource {
+	src, _ := p.(adapters.OrderSource)
+	return src
+}
+
