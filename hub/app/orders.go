@@ -161,4 +161,3 @@ func orderSource(p adapters.StockPusher) adapters.OrderSource {
 	src, _ := p.(adapters.OrderSource)
 	return src
 }
-
