@@ -120,8 +120,15 @@ func (a *App) orderLines(ctx context.Context, run *channelRun, o adapters.Order)
 		}
 		qty[skus[0]] += l.Qty
 	}
+	known, err := a.Store.Stock(ctx, order)
+	if err != nil {
+		return nil, err
+	}
 	lines := make([]ledger.ReservationLine, len(order))
 	for i, sku := range order {
+		if known[sku] == nil {
+			return nil, fmt.Errorf("SKU %q of the order is not in the ledger; 1C has not sent it", sku)
+		}
 		lines[i] = ledger.ReservationLine{SKU: sku, Qty: qty[sku]}
 	}
 	return lines, nil
