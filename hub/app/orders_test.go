@@ -130,4 +130,3 @@ func TestOrdersThatCannotBeReserved(t *testing.T) {
 		})
 	}
 }
-
