@@ -33,7 +33,7 @@ import (
 const timeScale = 200
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	app   *app.App
 	ozon  *ozonsim.Server
 	wb    *wbsim.Server

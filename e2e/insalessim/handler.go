@@ -45,6 +45,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT "+groupUpdatePath, s.handleGroupUpdate)
 	mux.HandleFunc("GET /admin/products.json", s.handleProductList)
+	mux.HandleFunc("GET /admin/orders.json", s.handleOrderList)
 	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })

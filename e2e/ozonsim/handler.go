@@ -53,6 +53,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v3/product/list", s.handleProductList)
 	mux.HandleFunc("POST /v3/product/info/list", s.handleProductInfo)
 	mux.HandleFunc("POST /v1/product/import/prices", s.handlePrices)
+	mux.HandleFunc("POST /v3/posting/fbs/list", s.handlePostingList)
 	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })

@@ -59,6 +59,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/v3/stocks/{warehouseId}", s.handleStocks)
 	s.handlePriceMethods(mux)
 	mux.HandleFunc("POST /content/v2/get/cards/list", s.handleCardsList)
+	s.handleOrderMethods(mux)
 	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })

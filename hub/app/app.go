@@ -115,6 +115,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		},
 		Log: log.With("component", "ingest"),
 	}
+	a.Ingest.AfterCommit = func(ctx context.Context, doc *model.Document, res *ledger.FileResult) {
+		// A package with stock generated after 1C confirmed an order counts
+		// that order already.
+		if doc.Kind == model.KindOffers || doc.Kind == model.KindRests {
+			a.reflectOrders(ctx, res.Version.Generated)
+		}
+	}
 
 	password, err := config.Secret("exchange.password_env", cfg.Exchange.PasswordEnv)
 	if err != nil {
@@ -128,6 +135,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		FileLimit:     cfg.Exchange.FileLimit,
 		MaxUpload:     cfg.Exchange.MaxUpload,
 		ProgressAfter: cfg.Exchange.ProgressAfter,
+		Sale:          exchange.SaleConfig{Orders: saleExporter{a}, Location: loc},
 	}, a.Ingest, log)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"obmenhub/adapters"
 	"obmenhub/hub/ledger"
+	"obmenhub/hub/model"
 )
 
 // orderOverlap is how far before its cursor the hub reads a channel's
@@ -80,7 +81,7 @@ func (a *App) takeOrder(ctx context.Context, run *channelRun, o adapters.Order, 
 		return nil
 	}
 
-	lines, err := a.orderLines(ctx, run, o)
+	lines, prices, err := a.orderLines(ctx, run, o)
 	if err != nil {
 		return a.deadLetterOrder(ctx, run, o, "order lines not bound to 1C SKUs", err, log)
 	}
@@ -97,41 +98,43 @@ func (a *App) takeOrder(ctx context.Context, run *channelRun, o adapters.Order, 
 		log.Info("order reserved", "lines", len(lines))
 		a.announce(reservationSKUs(r))
 	}
-	return nil
+	return a.saveOrderFor1C(ctx, run.name, o, lines, prices)
 }
 
 // orderLines maps an order's channel ids onto 1C SKUs through the
 // channel's stock binding.
-func (a *App) orderLines(ctx context.Context, run *channelRun, o adapters.Order) ([]ledger.ReservationLine, error) {
+func (a *App) orderLines(ctx context.Context, run *channelRun, o adapters.Order) ([]ledger.ReservationLine, map[string]model.Decimal, error) {
 	binder := run.workers[0].Binder()
 	qty := map[string]int64{}
+	prices := map[string]model.Decimal{}
 	var order []string
 	for _, l := range o.Lines {
 		skus, err := binder.SKUsFor(ctx, a.Store, l.ExternalID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(skus) != 1 {
-			return nil, fmt.Errorf("channel id %q matches %d SKUs (%s); fix the channel's binding",
+			return nil, nil, fmt.Errorf("channel id %q matches %d SKUs (%s); fix the channel's binding",
 				l.ExternalID, len(skus), strings.Join(skus, ", "))
 		}
 		if _, seen := qty[skus[0]]; !seen {
 			order = append(order, skus[0])
+			prices[skus[0]] = l.Price
 		}
 		qty[skus[0]] += l.Qty
 	}
 	known, err := a.Store.Stock(ctx, order)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	lines := make([]ledger.ReservationLine, len(order))
 	for i, sku := range order {
 		if known[sku] == nil {
-			return nil, fmt.Errorf("SKU %q of the order is not in the ledger; 1C has not sent it", sku)
+			return nil, nil, fmt.Errorf("SKU %q of the order is not in the ledger; 1C has not sent it", sku)
 		}
 		lines[i] = ledger.ReservationLine{SKU: sku, Qty: qty[sku]}
 	}
-	return lines, nil
+	return lines, prices, nil
 }
 
 // deadLetterOrder records an order the hub cannot reserve, once per order,

@@ -71,6 +71,10 @@ type Config struct {
 	// Clock returns the current time, for session expiry and the
 	// checkauth timestamp. Default time.Now.
 	Clock func() time.Time
+
+	// Sale sets up order exchange (type=sale). Optional: the zero value
+	// rejects type=sale.
+	Sale SaleConfig
 }
 
 const (

@@ -142,6 +142,9 @@ func (h *Handler) serve(c *fiber.Ctx) error {
 	// so every string kept after the handler returns is cloned.
 	kind := strings.Clone(c.Query("type"))
 	mode := strings.Clone(c.Query("mode"))
+	if kind == "sale" {
+		return h.serveSale(c, mode)
+	}
 	if kind != "catalog" {
 		h.log.Warn("request rejected: unsupported exchange type", "type", kind, "mode", mode)
 		return fail(c, fmt.Sprintf("Тип обмена %q не поддерживается: сайт принимает только выгрузку каталога (type=catalog).", kind))

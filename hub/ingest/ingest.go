@@ -32,6 +32,9 @@ type Service struct {
 	Log       *slog.Logger
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// AfterCommit, when set, runs after each file is committed and
+	// announced, with the file's header and result.
+	AfterCommit func(ctx context.Context, doc *model.Document, res *ledger.FileResult)
 }
 
 // Result is what one imported file changed.
@@ -134,6 +137,9 @@ func (s *Service) ImportReader(ctx context.Context, r io.Reader, name string, lo
 		// The file is committed and stays in the outbox until the relay
 		// announces it, so 1C can be answered success all the same.
 		log.Warn("stock events not published; the outbox relay retries", "seq", res.Version.Seq, "err", err)
+	}
+	if s.AfterCommit != nil {
+		s.AfterCommit(ctx, doc, res)
 	}
 	return &Result{Document: doc, FileResult: *res}, nil
 }

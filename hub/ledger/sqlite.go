@@ -150,6 +150,17 @@ var sqliteSchema = []string{
 	`CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_message ON dead_letters(message_id) WHERE message_id <> ''`,
 	// Reservations hold stock for channel orders. expires_at is 0 for a
 	// reservation that never expires.
+	// Orders for 1C's order exchange; see migrations/00004_orders.sql.
+	`CREATE TABLE IF NOT EXISTS orders (
+		channel TEXT NOT NULL,
+		order_id TEXT NOT NULL,
+		doc TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		exported_at INTEGER NOT NULL DEFAULT 0,
+		reflected_at INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (channel, order_id)
+	)`,
+	`CREATE INDEX IF NOT EXISTS orders_pending ON orders(created_at) WHERE exported_at = 0`,
 	// Named positions kept across restarts, in Unix nanoseconds.
 	`CREATE TABLE IF NOT EXISTS cursors (
 		name TEXT PRIMARY KEY,

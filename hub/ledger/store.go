@@ -20,6 +20,8 @@ var ErrNotFound = errors.New("not found")
 // implementation runs the suite in package ledger/storetest.
 type Store interface {
 	Reservations
+	Orders
+
 	// BeginFile opens a transaction that applies one parsed file. Nothing of
 	// the file is visible to readers until Commit, and Rollback leaves the
 	// ledger exactly as it was.
