@@ -33,6 +33,7 @@ bench:
 	bash mapping/commerceml/bench.sh
 	OBMENHUB_BENCH_OFFERS=100000 $(GO) test -run '^$$' -bench EndToEnd -benchtime 1x ./e2e/
 	$(GO) test -run '^$$' -bench Resync -benchtime 1x ./e2e/
+	$(GO) test -run '^$$' -bench OrderToChannels -benchtime 3x ./e2e/
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./hub/bus/
 
 lint:

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -38,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"outbox of unpublished files", testOutbox},
 		{"changes in feed order", testChanges},
 		{"cursors and SKU lookup", testCursorsAndLookup},
+		{"orders for 1C", testOrdersFor1C},
 		{"SKU order is byte order", testByteOrder},
 	}
 	for _, tt := range tests {
@@ -729,5 +731,43 @@ func testCursorsAndLookup(t *testing.T, s ledger.Store) {
 	}
 	if _, err := s.SKUsBy(ctx, "name", "x"); err == nil {
 		t.Errorf("SKUsBy accepted by=name")
+	}
+}
+
+func testOrdersFor1C(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	for i, id := range []string{"p-1", "p-2", "p-1"} {
+		err := s.SaveOrder(ctx, ledger.StoredOrder{Channel: "ozon", OrderID: id, Doc: fmt.Sprintf(`{"n":%d}`, i), CreatedAt: base.Add(time.Duration(i) * time.Second)})
+		if err != nil {
+			t.Fatalf("SaveOrder %s: %v", id, err)
+		}
+	}
+	pending, err := s.PendingOrders(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 2 || pending[0].OrderID != "p-1" || pending[0].Doc != `{"n":0}` {
+		t.Fatalf("pending = %+v, want p-1 (first saved version) then p-2", pending)
+	}
+	exported := base.Add(time.Minute)
+	if err := s.MarkExported(ctx, []ledger.OrderKey{{Channel: "ozon", OrderID: "p-1"}}, exported); err != nil {
+		t.Fatal(err)
+	}
+	if pending, _ = s.PendingOrders(ctx, 10); len(pending) != 1 || pending[0].OrderID != "p-2" {
+		t.Errorf("pending after export = %+v, want only p-2", pending)
+	}
+	// A package generated before 1C confirmed p-1 does not count it yet.
+	if keys, err := s.ReflectOrders(ctx, exported.Add(-time.Second), base); err != nil || len(keys) != 0 {
+		t.Errorf("reflected by an older package = %v, %v; want none", keys, err)
+	}
+	keys, err := s.ReflectOrders(ctx, exported.Add(time.Second), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0].OrderID != "p-1" {
+		t.Errorf("reflected = %v, want [p-1]", keys)
+	}
+	if keys, _ = s.ReflectOrders(ctx, exported.Add(time.Hour), base); len(keys) != 0 {
+		t.Errorf("reflected again = %v, want none: each order is reflected once", keys)
 	}
 }
