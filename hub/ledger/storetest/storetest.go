@@ -4,8 +4,8 @@ package storetest
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sort"
