@@ -134,3 +134,10 @@ type OrderSource interface {
 	// is harmless.
 	FetchOrders(ctx context.Context, since time.Time) ([]Order, error)
 }
+
+// OrderWebhook reads the orders a channel pushes to the hub, such as
+// InSales order webhooks.
+type OrderWebhook interface {
+	// ParseWebhookOrder returns the order a webhook body carries.
+	ParseWebhookOrder(body []byte) (Order, error)
+}

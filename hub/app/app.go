@@ -165,6 +165,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	a.reservations = &api.ReservationsAPI{Store: a.Store, Log: log.With("component", "reservations"),
 		Now: a.clock.Now, CartTTL: cfg.Reservations.CartTTL, OnChange: a.announce}
 	a.reservations.Register(a.fiber)
+	a.fiber.Post("/api/v1/channels/:name/orders/webhook", a.orderWebhook)
 
 	ok = true
 	return a, nil

@@ -21,6 +21,10 @@ type channelRun struct {
 	// channel's config turns it off or the adapter cannot.
 	orders      adapters.OrderSource
 	ordersEvery time.Duration
+	// webhook parses pushed orders; webhookToken is the secret they must
+	// carry. Both are empty when the channel takes no order webhooks.
+	webhook      adapters.OrderWebhook
+	webhookToken string
 }
 
 // newChannel builds the workers of one channel: stock always, prices when
@@ -52,6 +56,15 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 			return nil, fmt.Errorf("orders: the %s adapter cannot read orders; remove the orders section", ch.Kind)
 		}
 		run.ordersEvery = ch.Orders.Poll
+	}
+	if ch.Orders != nil && ch.Orders.WebhookTokenEnv != "" {
+		var ok bool
+		if run.webhook, ok = pusher.(adapters.OrderWebhook); !ok {
+			return nil, fmt.Errorf("orders.webhook_token_env: the %s adapter takes no order webhooks", ch.Kind)
+		}
+		if run.webhookToken, err = config.Secret("orders.webhook_token_env", ch.Orders.WebhookTokenEnv); err != nil {
+			return nil, err
+		}
 	}
 	if ok, _ := binder.FromCatalog(); ok && run.lister == nil {
 		return nil, fmt.Errorf("binding by catalog: the %s adapter cannot read the channel's catalogue; use sku, article, barcode or map", ch.Kind)

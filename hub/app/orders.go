@@ -2,11 +2,14 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"obmenhub/adapters"
 	"obmenhub/hub/ledger"
@@ -170,4 +173,33 @@ func reservationSKUs(r *ledger.Reservation) []string {
 func orderSource(p adapters.StockPusher) adapters.OrderSource {
 	src, _ := p.(adapters.OrderSource)
 	return src
+}
+
+// orderWebhook takes an order that a channel pushes, as InSales order
+// webhooks do: the same path as a polled order, at once.
+func (a *App) orderWebhook(c *fiber.Ctx) error {
+	name := c.Params("name")
+	var run *channelRun
+	for _, r := range a.channels {
+		if r.name == name && r.webhook != nil {
+			run = r
+		}
+	}
+	if run == nil {
+		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"error": "channel " + name + " takes no order webhooks; set orders.webhook_token_env on it"})
+	}
+	if subtle.ConstantTimeCompare([]byte(c.Query("token")), []byte(run.webhookToken)) != 1 {
+		a.log.Warn("order webhook with a wrong token", "channel", name, "remote", c.IP())
+		return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"error": "wrong token"})
+	}
+	o, err := run.webhook.ParseWebhookOrder(c.Body())
+	if err != nil {
+		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"error": err.Error()})
+	}
+	log := a.log.With("channel", name)
+	if err := a.takeOrder(c.UserContext(), run, o, log); err != nil {
+		log.Error("order webhook failed", "order", o.ExternalID, "err", err)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"error": "the order was not stored; send it again"})
+	}
+	return c.JSON(fiber.Map{"order": o.ExternalID, "status": o.Status})
 }

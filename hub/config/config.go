@@ -175,6 +175,11 @@ type OrdersConfig struct {
 	// Poll is how often the hub asks the channel for new and changed
 	// orders, such as 30s. Required.
 	Poll time.Duration `yaml:"poll"`
+	// WebhookTokenEnv, for a channel that pushes orders (InSales), names
+	// the variable with the token that POST
+	// /api/v1/channels/<name>/orders/webhook?token=... must carry. Empty:
+	// no webhook.
+	WebhookTokenEnv string `yaml:"webhook_token_env"`
 }
 
 // PricesConfig maps 1C price types onto a channel's prices.
