@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"obmenhub/hub/alloc"
 )
 
 func init() {
@@ -61,10 +63,15 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 				Qty int64  `json:"qty"`
 			} `json:"lines"`
 		} `json:"reservations"`
-		Virtual  []json.RawMessage `json:"virtual_warehouses"`
+		Virtual  []alloc.Explanation `json:"virtual_warehouses"`
 		Channels []struct {
-			Channel, Kind, Source, ExternalID, LastError string
-			Desired, Confirmed                           *int64
+			Channel    string `json:"channel"`
+			Kind       string `json:"kind"`
+			Source     string `json:"source"`
+			ExternalID string `json:"external_id"`
+			LastError  string `json:"last_error"`
+			Desired    *int64 `json:"desired"`
+			Confirmed  *int64 `json:"confirmed"`
 		} `json:"channels"`
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {
@@ -89,12 +96,16 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	for _, r := range body.Reservations {
 		for _, l := range r.Lines {
 			if l.SKU == body.SKU {
-				fmt.Fprintf(stdout, "  %s order %s: %d (expires %s)\n", r.Channel, r.OrderID, l.Qty, r.ExpiresAt)
+				expires := r.ExpiresAt
+				if expires == "" {
+					expires = "never"
+				}
+				fmt.Fprintf(stdout, "  %s order %s: %d (expires %s)\n", r.Channel, r.OrderID, l.Qty, expires)
 			}
 		}
 	}
 	for _, v := range body.Virtual {
-		fmt.Fprintf(stdout, "virtual warehouse: %s\n", v)
+		fmt.Fprintf(stdout, "virtual warehouse %s:\n%s\n", v.Warehouse, v.String())
 	}
 	fmt.Fprintln(stdout, "channels:")
 	for _, ch := range body.Channels {

@@ -55,6 +55,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/product/import/prices", s.handlePrices)
 	mux.HandleFunc("POST /v3/posting/fbs/list", s.handlePostingList)
 	mux.HandleFunc("GET /sim/stocks", s.handleSnapshot)
+	mux.HandleFunc("POST /sim/postings", s.handleAddPosting)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.count(func(st *Stats) { st.Requests++ })
 		writeJSON(w, http.StatusNotFound, rpcStatus{Code: 5, Message: "Not found: " + r.Method + " " + r.URL.Path, Details: []any{}})
@@ -212,4 +213,31 @@ func (s *Server) handleSnapshot(w http.ResponseWriter, _ *http.Request) {
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].OfferID < rows[j].OfferID })
 	writeJSON(w, http.StatusOK, map[string]any{"stocks": rows, "stats": s.Stats()})
+}
+
+// handleAddPosting adds an FBS posting for a person trying the demo:
+// POST /sim/postings with {"posting_number", "offer_id", "quantity",
+// "price", "warehouse_id"}. It is no Ozon method.
+func (s *Server) handleAddPosting(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		PostingNumber string `json:"posting_number"`
+		OfferID       string `json:"offer_id"`
+		Quantity      int32  `json:"quantity"`
+		Price         string `json:"price"`
+		WarehouseID   int64  `json:"warehouse_id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.PostingNumber == "" || in.OfferID == "" || in.Quantity <= 0 {
+		http.Error(w, `give {"posting_number", "offer_id", "quantity" > 0, "price"}`, http.StatusBadRequest)
+		return
+	}
+	if in.Price == "" {
+		in.Price = "0"
+	}
+	err := s.AddOrder(Posting{PostingNumber: in.PostingNumber, OrderNumber: in.PostingNumber, Status: "awaiting_packaging",
+		InProcessAt: s.cfg.Clock.Now(), WarehouseID: in.WarehouseID, Products: []PostingProduct{{OfferID: in.OfferID, Quantity: in.Quantity, Price: in.Price, CurrencyCode: "RUB"}}})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"obmenhub/hub/alloc"
+	"obmenhub/hub/channel"
 	"obmenhub/hub/ledger"
 )
 
@@ -99,6 +100,16 @@ func (a *API) explainSKU(c *fiber.Ctx) error {
 		}
 		if value, ok := w.Value(&v.SKUStock); ok {
 			n.Desired = &value
+		}
+		resp.Channels = append(resp.Channels, n)
+	}
+	for name, f := range a.Feeds {
+		target := channel.StockTarget{Channel: name, Warehouses: f.Warehouses, Virtual: f.Virtual}
+		value, _ := target.Value(&v.SKUStock)
+		n := ChannelNumber{Channel: name, Kind: "feed", ExternalID: f.Binder.Resolve(&v.SKUStock), Desired: &value,
+			Source: "1C warehouses less reservations"}
+		if bound[name] {
+			n.Source = "virtual warehouses"
 		}
 		resp.Channels = append(resp.Channels, n)
 	}

@@ -34,7 +34,16 @@ type ReservationsAPI struct {
 	// CartTTL is how long a reservation whose request gives no ttl stays
 	// active, as for an abandoned web-store cart. 0 means no expiry.
 	CartTTL time.Duration
+	// Limits, when set, returns how many units of each SKU the channel may
+	// still reserve: what the channel shows, which a virtual warehouse may
+	// cap below the stock. It returns ErrUnknownChannel for a channel that
+	// is not configured. The store's own check of the total still applies.
+	Limits func(ctx context.Context, channel string, skus []string) (map[string]int64, error)
 }
+
+// ErrUnknownChannel is returned by Limits for a channel that is not in the
+// config.
+var ErrUnknownChannel = errors.New("channel is not in the config")
 
 // Register mounts the routes on r under /api/v1.
 func (a *ReservationsAPI) Register(r fiber.Router) {
@@ -123,6 +132,12 @@ func (a *ReservationsAPI) create(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusBadRequest, err.Error())
 	}
 
+	if a.Limits != nil {
+		if resp, status := a.checkLimits(c.UserContext(), r); status != 0 {
+			return c.Status(status).JSON(resp)
+		}
+	}
+
 	stored, err := a.Store.Reserve(c.UserContext(), r, now)
 	var short *ledger.InsufficientError
 	if errors.As(err, &short) {
@@ -137,6 +152,12 @@ func (a *ReservationsAPI) create(c *fiber.Ctx) error {
 	// Reserve stores now as the creation time of a reservation it creates,
 	// so an older creation time means the order was reserved before.
 	if !stored.CreatedAt.Equal(now) {
+		if stored.Status != ledger.ReservationActive {
+			// The order id was used by a reservation that has ended: it
+			// holds nothing, and a client that read 200 would think it did.
+			return fail(c, fiber.StatusConflict, fmt.Sprintf("order %q of channel %q was reserved before and is %s now; use a new order id",
+				stored.OrderID, stored.Channel, stored.Status))
+		}
 		return c.Status(fiber.StatusOK).JSON(stored)
 	}
 	a.log().Info("reservation created", "channel", stored.Channel, "order_id", stored.OrderID, "lines", len(stored.Lines))
@@ -271,4 +292,34 @@ func (a *ReservationsAPI) endReservation(c *fiber.Ctx, op string,
 		a.changed(lineSKUs(r.Lines))
 	}
 	return c.JSON(r)
+}
+
+// checkLimits compares a new reservation with what its channel may still
+// reserve. It returns a response and its status when the reservation must
+// be refused, and status 0 otherwise. A repeat of a stored reservation
+// passes, so that idempotent retries keep working.
+func (a *ReservationsAPI) checkLimits(ctx context.Context, r ledger.Reservation) (any, int) {
+	if existing, err := a.Store.Reservation(ctx, r.Channel, r.OrderID); err == nil && existing != nil {
+		return nil, 0
+	}
+	skus := lineSKUs(r.Lines)
+	limits, err := a.Limits(ctx, r.Channel, skus)
+	if errors.Is(err, ErrUnknownChannel) {
+		return map[string]string{"error": fmt.Sprintf("channel %q is not in the config; use a configured channel name", r.Channel)}, fiber.StatusBadRequest
+	}
+	if err != nil {
+		a.log().Error("read channel limits failed", "channel", r.Channel, "err", err)
+		return map[string]string{"error": "reading the ledger failed; see the hub log"}, fiber.StatusInternalServerError
+	}
+	var short []ledger.Shortage
+	for _, l := range r.Lines {
+		if l.Qty > limits[l.SKU] {
+			short = append(short, ledger.Shortage{SKU: l.SKU, Requested: l.Qty, Available: limits[l.SKU]})
+		}
+	}
+	if len(short) == 0 {
+		return nil, 0
+	}
+	err = &ledger.InsufficientError{Shortages: short}
+	return shortageResponse{Error: err.Error() + " for channel " + r.Channel, Shortages: short}, fiber.StatusConflict
 }

@@ -163,7 +163,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	(&api.API{Store: a.Store, Channels: a.Workers, Feeds: a.Feeds, VirtualWarehouses: cfg.VirtualWarehouses,
 		Log: log.With("component", "api")}).Register(a.fiber)
 	a.reservations = &api.ReservationsAPI{Store: a.Store, Log: log.With("component", "reservations"),
-		Now: a.clock.Now, CartTTL: cfg.Reservations.CartTTL, OnChange: a.announce}
+		Now: a.clock.Now, CartTTL: cfg.Reservations.CartTTL, OnChange: a.announce, Limits: a.channelLimits}
 	a.reservations.Register(a.fiber)
 	a.fiber.Post("/api/v1/channels/:name/orders/webhook", a.orderWebhook)
 

@@ -190,6 +190,14 @@ Then see what each channel holds for a SKU, and what the simulators hold:
 A web store that polls reads its feed:
   curl -s %[1]s/api/v1/channels/store/feed
 
+Place an order on the Ozon simulator; within 5 s it reserves stock and
+lowers every other channel, and 1C can fetch it with type=sale:
+  curl -s -X POST http://%[4]s/sim/postings -d '{"posting_number":"0001-1","offer_id":"0a1b2c3d-0001-4000-8000-000000000001","quantity":2,"price":"2490","warehouse_id":22000000001}'
+  go run ./cmd/hubctl explain 0a1b2c3d-0001-4000-8000-000000000001
+
+The simulators start empty on every start, while ./var keeps what the
+channels confirmed: delete ./var to start the demo over.
+
 Stop with Ctrl+C.
 `, base, cfg.Exchange.Username, cfg.Exchange.PasswordEnv, cfg.Demo.OzonListen, cfg.Demo.WildberriesListen, cfg.Demo.ShopListen)
 }

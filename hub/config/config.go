@@ -405,14 +405,34 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s: warehouse_id must be the channel's positive warehouse id", where))
 		}
 	}
+	vwNames := map[string]bool{}
+	boundIn := map[string]string{}
 	for i := range c.VirtualWarehouses {
 		vw := &c.VirtualWarehouses[i]
+		where := fmt.Sprintf("virtual_warehouses[%d] (%s)", i, vw.Name)
 		if err := vw.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("virtual_warehouses[%d]: %w", i, err))
 		}
-		for _, b := range vw.Bindings {
-			if !seen[b.Channel] {
-				errs = append(errs, fmt.Errorf("virtual warehouse %q: channel %q is not in channels; bind a configured channel", vw.Name, b.Channel))
+		if vwNames[vw.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate virtual warehouse name", where))
+		}
+		vwNames[vw.Name] = true
+		for j, b := range vw.Bindings {
+			switch {
+			case !seen[b.Channel]:
+				errs = append(errs, fmt.Errorf("%s: bindings[%d]: channel %q is not in channels; bind a configured channel", where, j, b.Channel))
+			case boundIn[b.Channel] != "" && boundIn[b.Channel] != vw.Name:
+				// Two virtual warehouses would each promise the channel the
+				// same units.
+				errs = append(errs, fmt.Errorf("%s: bindings[%d]: channel %q is bound in virtual warehouse %q already; bind each channel in one",
+					where, j, b.Channel, boundIn[b.Channel]))
+			}
+			boundIn[b.Channel] = vw.Name
+			if b.Rule == alloc.RuleFixed && b.Quantity <= 0 {
+				errs = append(errs, fmt.Errorf("%s: bindings[%d] (%s): rule fixed needs a positive quantity", where, j, b.Channel))
+			}
+			if b.Rule == alloc.RuleShare && b.Percent <= 0 {
+				errs = append(errs, fmt.Errorf("%s: bindings[%d] (%s): rule share needs a percent from 1 to 100", where, j, b.Channel))
 			}
 		}
 	}

@@ -33,6 +33,8 @@ func TestInvalidConfig(t *testing.T) {
 		{"bad timezone", base + "timezone: Mars/Olympus\n", "Mars/Olympus"},
 		{"slow progress", "exchange: {username: 1c, password_env: PW, progress_after: 1m}\n", "exchange.progress_after"},
 		{"upload below chunk", "exchange: {username: 1c, password_env: PW, file_limit: 2000, max_upload: 1000}\n", "exchange.max_upload"},
+		{"channel in two virtual warehouses", base + "channels: [{name: a, kind: wildberries, token_env: T, base_url: http://x, warehouse_id: 1}]\nvirtual_warehouses: [{name: m, bindings: [{channel: a, rule: all}]}, {name: n, bindings: [{channel: a, rule: all}]}]\n", "bound in virtual warehouse"},
+		{"fixed without quantity", base + "channels: [{name: a, kind: wildberries, token_env: T, base_url: http://x, warehouse_id: 1}]\nvirtual_warehouses: [{name: m, bindings: [{channel: a, rule: fixed}]}]\n", "positive quantity"},
 		{"postgres without dsn", base + "store: {driver: postgres}\n", "store.dsn_env"},
 		{"amqp without url", base + "bus: {driver: amqp}\n", "bus.url_env"},
 		{"unknown store", base + "store: {driver: mysql}\n", `store.driver "mysql"`},

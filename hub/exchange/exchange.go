@@ -1,5 +1,5 @@
 // Package exchange receives catalog uploads from 1C:Enterprise over its HTTP
-// exchange protocol ("Обмен с сайтами", type=catalog).
+// exchange protocol ("Обмен с сайтами", type=catalog and type=sale).
 //
 // 1C drives the conversation with GET and POST requests to one URL and reads
 // a plain-text response whose first line is success, progress or failure:
@@ -147,7 +147,7 @@ func (h *Handler) serve(c *fiber.Ctx) error {
 	}
 	if kind != "catalog" {
 		h.log.Warn("request rejected: unsupported exchange type", "type", kind, "mode", mode)
-		return fail(c, fmt.Sprintf("Тип обмена %q не поддерживается: сайт принимает только выгрузку каталога (type=catalog).", kind))
+		return fail(c, fmt.Sprintf("Тип обмена %q не поддерживается: сайт принимает выгрузку каталога (type=catalog) и обмен заказами (type=sale).", kind))
 	}
 
 	if mode == "checkauth" {
