@@ -83,6 +83,13 @@ virtual_warehouses:
 	post(0, 60)
 	expect("60 units", 10, 10, 50)
 
+	// The web store shows 10, so it may reserve 10 and no more: the 50 set
+	// aside for Wildberries are not its to sell. An unknown channel may
+	// reserve nothing.
+	reserve(t, a.Addr(), "store", "web-big", 11, http.StatusConflict)
+	reserve(t, a.Addr(), "nochan", "x-1", 1, http.StatusBadRequest)
+	expect("after refused reservations", 10, 10, 50)
+
 	// Wildberries orders take its 50: they hold stock as reservations.
 	storeUpdates := len(store.StockHistory("kettle"))
 	for i := 0; i < 5; i++ {
