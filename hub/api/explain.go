@@ -32,7 +32,7 @@ type ExplainResponse struct {
 type ChannelNumber struct {
 	Channel string `json:"channel"`
 	Kind    string `json:"kind"`
-	// Source says where the number comes from: "virtual warehouses" or
+	// Source names where the number comes from: "virtual warehouses" or
 	// "1C warehouses less reservations"; for prices, "price type".
 	Source     string   `json:"source"`
 	Warehouses []string `json:"warehouses,omitempty"`
