@@ -104,7 +104,7 @@ channels:
 	cookie := lines[1] + "=" + lines[2]
 	saleCall(t, base, cookie, "init")
 	doc, contentType := saleCall(t, base, cookie, "query")
-	if !strings.Contains(doc, "0500-0001-1") || !strings.Contains(doc, "kettle") || !strings.Contains(doc, "2490") {
+	if !strings.Contains(doc, "0500-0001-1") || !strings.Contains(doc, "kettle") || !strings.Contains(doc, "2490") || !strings.Contains(doc, "Чайник") {
 		t.Fatalf("query did not return the Ozon order (content type %s):\n%s", contentType, doc)
 	}
 	if ok, _ := saleCall(t, base, cookie, "success"); !strings.HasPrefix(ok, "success") {

@@ -27,7 +27,13 @@ func (a *App) saveOrderFor1C(ctx context.Context, channel string, o adapters.Ord
 		doc.Currency = "RUB"
 	}
 	for _, l := range lines {
-		doc.Lines = append(doc.Lines, commerceml.OrderLine{SKU: l.SKU, Name: l.SKU, Qty: l.Qty, Price: prices[l.SKU]})
+		// 1C shows the line's name; the offer's name from 1C is the one its
+		// operator knows, and the SKU stands in when 1C gave none.
+		name := l.SKU
+		if v, err := a.Store.SKU(ctx, l.SKU); err == nil && v.Name != "" {
+			name = v.Name
+		}
+		doc.Lines = append(doc.Lines, commerceml.OrderLine{SKU: l.SKU, Name: name, Qty: l.Qty, Price: prices[l.SKU]})
 	}
 	text, err := json.Marshal(doc)
 	if err != nil {
