@@ -316,6 +316,20 @@ func (h *Handler) applyStatusFile(s *session, name string, waitForMore bool, log
 		log.Error("import failed: cannot open uploaded file", "error", err)
 		return false, internalRu(s, "прочитать файл "+name)
 	}
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	if !startsLikeXML(head[:n]) {
+		// No later chunk can turn this into XML: say so now, not never.
+		f.Close()
+		h.removeUpload(path, log)
+		log.Warn("order file rejected: not XML")
+		return false, fmt.Sprintf("Файл %s не является XML-документом обмена заказами. Выгрузите его из 1С заново.", name)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		log.Error("import failed: cannot read uploaded file", "error", err)
+		return false, internalRu(s, "прочитать файл "+name)
+	}
 	statuses, err := commerceml.ParseOrderStatuses(f, name)
 	f.Close()
 
@@ -391,4 +405,16 @@ func (h *Handler) saveSaleState(s *session, state saleState) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(s.dir, saleStateFile))
+}
+
+// startsLikeXML reports whether head, the start of a file, begins with
+// '<' after an optional byte order mark and white space. An empty head
+// may still become XML.
+func startsLikeXML(head []byte) bool {
+	if bytes.HasPrefix(head, []byte("\xff\xfe")) || bytes.HasPrefix(head, []byte("\xfe\xff")) {
+		return true // UTF-16, which the parser decodes
+	}
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	head = bytes.TrimLeft(head, " \t\r\n")
+	return len(head) == 0 || head[0] == '<'
 }

@@ -443,6 +443,7 @@ func TestSaleFileRejected(t *testing.T) {
 		{"malformed", `<КоммерческаяИнформация><Документ></Ид></КоммерческаяИнформация>`},
 		{"foreign root", `<?xml version="1.0"?><html><body/></html>`},
 		{"document without Ид", `<КоммерческаяИнформация><Документ><Номер>1</Номер></Документ></КоммерческаяИнформация>`},
+		{"not XML", `garbage`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
