@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"obmenhub/e2e/simkit"
 )
 
 const (
@@ -62,18 +64,9 @@ func (s *Server) count(f func(*Stats)) {
 }
 
 func (s *Server) handleGroupUpdate(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.stats.Requests++
-	delay := s.delayNext
-	s.delayNext = 0
-	s.mu.Unlock()
-
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	s.count(func(st *Stats) { st.Requests++ })
+	if !simkit.Wait(r.Context(), s.faults.TakeDelay()) {
+		return
 	}
 	now := s.cfg.Clock.Now()
 
@@ -122,10 +115,9 @@ func (s *Server) handleGroupUpdate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) takeFailure() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failNext == 0 {
+	if !s.faults.TakeFailure() {
 		return false
 	}
-	s.failNext--
 	s.stats.InjectedFailures++
 	return true
 }

@@ -7,16 +7,14 @@
 package insalessim
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"obmenhub/e2e/simkit"
 )
 
 // Clock is the simulator's time source; retry.ManualClock and
@@ -135,60 +133,39 @@ type Server struct {
 	// URL is the base URL of the server, such as http://127.0.0.1:41234.
 	URL string
 
-	cfg      Config
-	known    map[int64]bool
-	http     *http.Server
-	listener net.Listener
+	cfg    Config
+	known  map[int64]bool
+	server *simkit.Server
+	faults simkit.Faults
 
-	mu          sync.Mutex
-	variants    map[int64]Variant
-	history     map[int64][]Update
-	agents      []string
-	used        int       // requests counted in the current window
-	windowEnd   time.Time // zero when no series has started
-	failNext    int
-	delayNext   time.Duration
-	stats       Stats
-	serveErr    error
-	serveClosed chan struct{}
+	mu        sync.Mutex
+	variants  map[int64]Variant
+	history   map[int64][]Update
+	agents    []string
+	used      int       // requests counted in the current window
+	windowEnd time.Time // zero when no series has started
+	stats     Stats
 }
 
 // Start listens on addr, which must be a loopback address such as
 // 127.0.0.1:8083 (port 0 picks a free port), and serves until Close.
 func Start(addr string, cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	if err := requireLoopback(addr); err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", addr)
+	server, err := simkit.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("insalessim: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("insalessim: %w", err)
 	}
 
 	s := &Server{
-		URL:         "http://" + ln.Addr().String(),
-		cfg:         cfg,
-		listener:    ln,
-		variants:    map[int64]Variant{},
-		history:     map[int64][]Update{},
-		serveClosed: make(chan struct{}),
+		URL:      server.URL,
+		cfg:      cfg,
+		server:   server,
+		variants: map[int64]Variant{},
+		history:  map[int64][]Update{},
 	}
-	if cfg.KnownVariantIDs != nil {
-		s.known = map[int64]bool{}
-		for _, id := range cfg.KnownVariantIDs {
-			s.known[id] = true
-		}
-	}
+	s.known = simkit.SetOf(cfg.KnownVariantIDs)
 
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.serveClosed)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.mu.Lock()
-			s.serveErr = err
-			s.mu.Unlock()
-		}
-	}()
+	s.server.Serve(s.Handler())
 	return s, nil
 }
 
@@ -196,58 +173,26 @@ func Start(addr string, cfg Config) (*Server, error) {
 // test ends.
 func NewTest(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatalf("start insales simulator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close insales simulator: %v", err)
-		}
+	return simkit.StartTest(t, "insales simulator", func(addr string) (*Server, error) {
+		return Start(addr, cfg)
 	})
-	return s
 }
 
 // Close stops the server and returns the error that ended serving, if any.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	<-s.serveClosed
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return errors.Join(err, s.serveErr)
-}
-
-func requireLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("insalessim: invalid address %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("insalessim: address %q is not on loopback; use 127.0.0.1 or [::1]", addr)
-	}
-	return nil
+	return s.server.Close()
 }
 
 // FailNext makes the next n authenticated group updates within the limit
 // fail with 500 Internal Server Error. They count against the limit.
 func (s *Server) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
+	s.faults.FailNext(n)
 }
 
 // DelayNext makes the next group update wait d of real time before it is
 // handled, to let a client time out.
 func (s *Server) DelayNext(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delayNext = d
+	s.faults.DelayNext(d)
 }
 
 // UseBudget counts n requests against the current window as if other apps

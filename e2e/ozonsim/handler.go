@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"obmenhub/e2e/simkit"
 )
 
 // rpcStatus is Ozon's error body (rpcStatus in the spec). Codes are gRPC
@@ -72,21 +74,14 @@ func (s *Server) count(f func(*Stats)) {
 func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
-	fail := s.failNext > 0
+	fail, delay := s.faults.Take()
 	if fail {
-		s.failNext--
 		s.stats.InjectedFailures++
 	}
-	delay := s.delayNext
-	s.delayNext = 0
 	s.mu.Unlock()
 
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	if !simkit.Wait(r.Context(), delay) {
+		return
 	}
 	if fail {
 		writeJSON(w, http.StatusInternalServerError, rpcStatus{Code: 13, Message: "Internal error", Details: []any{}})

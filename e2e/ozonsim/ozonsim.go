@@ -8,18 +8,15 @@
 package ozonsim
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"obmenhub/e2e/simkit"
 	"obmenhub/e2e/vendorspec"
 )
 
@@ -176,20 +173,16 @@ type Server struct {
 	priceLimit *rate.Limiter
 	known      map[string]bool
 	warehouses map[int64]bool
-	http       *http.Server
-	listener   net.Listener
+	server     *simkit.Server
+	faults     simkit.Faults
 
-	mu          sync.Mutex
-	stock       map[Key]int64
-	history     map[Key][]Update
-	agents      []string
-	lastUpdate  map[Key]time.Time
-	itemErrors  map[string]string
-	failNext    int
-	delayNext   time.Duration
-	stats       Stats
-	serveErr    error
-	serveClosed chan struct{}
+	mu         sync.Mutex
+	stock      map[Key]int64
+	history    map[Key][]Update
+	agents     []string
+	lastUpdate map[Key]time.Time
+	itemErrors map[string]string
+	stats      Stats
 
 	prices       map[string]Price
 	priceHistory map[string][]PriceUpdate
@@ -208,53 +201,31 @@ func Start(addr string, cfg Config) (*Server, error) {
 		cfg.Logger.Warn("ozonsim: vendor spec not found; requests are not validated", "err", err)
 		spec = nil
 	}
-	if err := requireLoopback(addr); err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", addr)
+	server, err := simkit.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("ozonsim: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("ozonsim: %w", err)
 	}
 
 	s := &Server{
-		URL:         "http://" + ln.Addr().String(),
-		cfg:         cfg,
-		spec:        spec,
-		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
-		priceLimit:  rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerSecond), cfg.PriceBurst),
-		listener:    ln,
-		stock:       map[Key]int64{},
-		history:     map[Key][]Update{},
-		lastUpdate:  map[Key]time.Time{},
-		itemErrors:  map[string]string{},
-		serveClosed: make(chan struct{}),
+		URL:        server.URL,
+		cfg:        cfg,
+		spec:       spec,
+		limiter:    rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
+		priceLimit: rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerSecond), cfg.PriceBurst),
+		server:     server,
+		stock:      map[Key]int64{},
+		history:    map[Key][]Update{},
+		lastUpdate: map[Key]time.Time{},
+		itemErrors: map[string]string{},
 
 		prices:       map[string]Price{},
 		priceHistory: map[string][]PriceUpdate{},
 		priceErrors:  map[string]string{},
 	}
-	if cfg.KnownOffers != nil {
-		s.known = map[string]bool{}
-		for _, id := range cfg.KnownOffers {
-			s.known[id] = true
-		}
-	}
-	if cfg.Warehouses != nil {
-		s.warehouses = map[int64]bool{}
-		for _, id := range cfg.Warehouses {
-			s.warehouses[id] = true
-		}
-	}
+	s.known = simkit.SetOf(cfg.KnownOffers)
+	s.warehouses = simkit.SetOf(cfg.Warehouses)
 
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.serveClosed)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.mu.Lock()
-			s.serveErr = err
-			s.mu.Unlock()
-		}
-	}()
+	s.server.Serve(s.Handler())
 	return s, nil
 }
 
@@ -262,57 +233,25 @@ func Start(addr string, cfg Config) (*Server, error) {
 // test ends.
 func NewTest(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatalf("start ozon simulator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close ozon simulator: %v", err)
-		}
+	return simkit.StartTest(t, "ozon simulator", func(addr string) (*Server, error) {
+		return Start(addr, cfg)
 	})
-	return s
 }
 
 // Close stops the server and returns the error that ended serving, if any.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	<-s.serveClosed
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return errors.Join(err, s.serveErr)
-}
-
-func requireLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("ozonsim: invalid address %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("ozonsim: address %q is not on loopback; use 127.0.0.1 or [::1]", addr)
-	}
-	return nil
+	return s.server.Close()
 }
 
 // FailNext makes the next n stock requests fail with 500 Internal error.
 func (s *Server) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
+	s.faults.FailNext(n)
 }
 
 // DelayNext makes the next stock request wait d of real time before it is
 // answered, to let a client time out.
 func (s *Server) DelayNext(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delayNext = d
+	s.faults.DelayNext(d)
 }
 
 // FailItem makes every later update of offerID fail with the per-item

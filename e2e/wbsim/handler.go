@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"obmenhub/e2e/simkit"
 )
 
 // apiError is the spec's Error schema, used by 400, 403 and 404 responses.
@@ -77,21 +79,14 @@ func (s *Server) count(f func(*Stats)) {
 func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
-	fail := s.failNext > 0
+	fail, delay := s.faults.Take()
 	if fail {
-		s.failNext--
 		s.stats.InjectedFailures++
 	}
-	delay := s.delayNext
-	s.delayNext = 0
 	s.mu.Unlock()
 
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	if !simkit.Wait(r.Context(), delay) {
+		return
 	}
 	now := s.cfg.Clock.Now()
 	if fail {

@@ -9,12 +9,8 @@
 package wbsim
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,6 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"obmenhub/e2e/simkit"
 	"obmenhub/e2e/vendorspec"
 )
 
@@ -157,19 +154,15 @@ type Server struct {
 	priceLimit *rate.Limiter
 	known      map[int64]bool
 	warehouses map[int64]bool
-	http       *http.Server
-	listener   net.Listener
+	server     *simkit.Server
+	faults     simkit.Faults
 
-	mu          sync.Mutex
-	stock       map[Key]int64
-	history     map[Key][]Update
-	agents      []string
-	itemErrors  map[int64]string
-	failNext    int
-	delayNext   time.Duration
-	stats       Stats
-	serveErr    error
-	serveClosed chan struct{}
+	mu         sync.Mutex
+	stock      map[Key]int64
+	history    map[Key][]Update
+	agents     []string
+	itemErrors map[int64]string
+	stats      Stats
 
 	prices       map[int64]Price
 	priceHistory map[int64][]PriceUpdate
@@ -191,25 +184,21 @@ func Start(addr string, cfg Config) (*Server, error) {
 		cfg.Logger.Warn("wbsim: vendor spec not found; requests are not validated", "err", err)
 		spec = nil
 	}
-	if err := requireLoopback(addr); err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", addr)
+	server, err := simkit.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("wbsim: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("wbsim: %w", err)
 	}
 
 	s := &Server{
-		URL:         "http://" + ln.Addr().String(),
-		cfg:         cfg,
-		spec:        spec,
-		limiter:     rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
-		priceLimit:  rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerMinute/60), cfg.PriceBurst),
-		listener:    ln,
-		stock:       map[Key]int64{},
-		history:     map[Key][]Update{},
-		itemErrors:  map[int64]string{},
-		serveClosed: make(chan struct{}),
+		URL:        server.URL,
+		cfg:        cfg,
+		spec:       spec,
+		limiter:    rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
+		priceLimit: rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerMinute/60), cfg.PriceBurst),
+		server:     server,
+		stock:      map[Key]int64{},
+		history:    map[Key][]Update{},
+		itemErrors: map[int64]string{},
 
 		prices:       map[int64]Price{},
 		priceHistory: map[int64][]PriceUpdate{},
@@ -217,28 +206,10 @@ func Start(addr string, cfg Config) (*Server, error) {
 		tasks:        map[int64]*priceTask{},
 		nextTaskID:   1000,
 	}
-	if cfg.KnownChrtIDs != nil {
-		s.known = map[int64]bool{}
-		for _, id := range cfg.KnownChrtIDs {
-			s.known[id] = true
-		}
-	}
-	if cfg.Warehouses != nil {
-		s.warehouses = map[int64]bool{}
-		for _, id := range cfg.Warehouses {
-			s.warehouses[id] = true
-		}
-	}
+	s.known = simkit.SetOf(cfg.KnownChrtIDs)
+	s.warehouses = simkit.SetOf(cfg.Warehouses)
 
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.serveClosed)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.mu.Lock()
-			s.serveErr = err
-			s.mu.Unlock()
-		}
-	}()
+	s.server.Serve(s.Handler())
 	return s, nil
 }
 
@@ -246,57 +217,25 @@ func Start(addr string, cfg Config) (*Server, error) {
 // test ends.
 func NewTest(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatalf("start wildberries simulator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close wildberries simulator: %v", err)
-		}
+	return simkit.StartTest(t, "wildberries simulator", func(addr string) (*Server, error) {
+		return Start(addr, cfg)
 	})
-	return s
 }
 
 // Close stops the server and returns the error that ended serving, if any.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	<-s.serveClosed
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return errors.Join(err, s.serveErr)
-}
-
-func requireLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("wbsim: invalid address %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("wbsim: address %q is not on loopback; use 127.0.0.1 or [::1]", addr)
-	}
-	return nil
+	return s.server.Close()
 }
 
 // FailNext makes the next n stock requests fail with 500 Internal error.
 func (s *Server) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
+	s.faults.FailNext(n)
 }
 
 // DelayNext makes the next stock request wait d of real time before it is
 // answered, to let a client time out.
 func (s *Server) DelayNext(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delayNext = d
+	s.faults.DelayNext(d)
 }
 
 // FailItem makes every later request that contains chrtID answer 409

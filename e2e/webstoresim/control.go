@@ -8,17 +8,13 @@ import (
 // FailNext makes the next n webhook requests fail with 500, before their
 // signature is checked.
 func (s *Server) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
+	s.faults.FailNext(n)
 }
 
 // DelayNext makes the server wait d of real time before it responds to the
 // next webhook request, to let a client time out.
 func (s *Server) DelayNext(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delayNext = d
+	s.faults.DelayNext(d)
 }
 
 // LimitNext makes the next n correctly signed webhook requests get 429

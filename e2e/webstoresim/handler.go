@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/govalues/decimal"
+
+	"obmenhub/e2e/simkit"
 )
 
 // Header names of the webhook, as the webstore package documents them.
@@ -86,21 +88,14 @@ func (s *Server) count(f func(*Stats)) {
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
-	fail := s.failNext > 0
+	fail, delay := s.faults.Take()
 	if fail {
-		s.failNext--
 		s.stats.InjectedFailures++
 	}
-	delay := s.delayNext
-	s.delayNext = 0
 	s.mu.Unlock()
 
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
+	if !simkit.Wait(r.Context(), delay) {
+		return
 	}
 	if fail {
 		writeError(w, http.StatusInternalServerError, "injected failure")

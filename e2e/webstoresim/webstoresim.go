@@ -8,17 +8,15 @@
 package webstoresim
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"obmenhub/e2e/simkit"
 )
 
 // Clock is the simulator's time source; retry.ManualClock and
@@ -148,11 +146,11 @@ type Server struct {
 	// hub.
 	WebhookURL string
 
-	cfg      Config
-	limiter  *rate.Limiter
-	known    map[string]bool
-	http     *http.Server
-	listener net.Listener
+	cfg     Config
+	limiter *rate.Limiter
+	known   map[string]bool
+	server  *simkit.Server
+	faults  simkit.Faults
 
 	mu           sync.Mutex
 	stock        map[string]int64
@@ -163,59 +161,38 @@ type Server struct {
 	deliveries   []string
 	agents       []string
 	rejections   map[string]Rejection
-	failNext     int
-	delayNext    time.Duration
 	limitNext    int
 	limitDelay   time.Duration
 	stats        Stats
-	serveErr     error
-	serveClosed  chan struct{}
 }
 
 // Start listens on addr, which must be a loopback address such as
 // 127.0.0.1:8083 (port 0 picks a free port), and serves until Close.
 func Start(addr string, cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	if err := requireLoopback(addr); err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", addr)
+	server, err := simkit.Listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("webstoresim: listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("webstoresim: %w", err)
 	}
 
 	s := &Server{
-		URL:          "http://" + ln.Addr().String(),
+		URL:          server.URL,
 		cfg:          cfg,
-		listener:     ln,
+		server:       server,
 		stock:        map[string]int64{},
 		prices:       map[string]Price{},
 		stockHistory: map[string][]StockUpdate{},
 		priceHistory: map[string][]PriceUpdate{},
 		answers:      map[string][]byte{},
 		rejections:   map[string]Rejection{},
-		serveClosed:  make(chan struct{}),
 	}
 	s.WebhookURL = s.URL + cfg.Path
 	if cfg.RequestsPerMinute > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst)
 	}
-	if cfg.KnownSKUs != nil {
-		s.known = map[string]bool{}
-		for _, sku := range cfg.KnownSKUs {
-			s.known[sku] = true
-		}
-	}
+	s.known = simkit.SetOf(cfg.KnownSKUs)
 
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.serveClosed)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.mu.Lock()
-			s.serveErr = err
-			s.mu.Unlock()
-		}
-	}()
+	s.server.Serve(s.Handler())
 	return s, nil
 }
 
@@ -223,40 +200,12 @@ func Start(addr string, cfg Config) (*Server, error) {
 // test ends.
 func NewTest(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s, err := Start("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatalf("start web store simulator: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close web store simulator: %v", err)
-		}
+	return simkit.StartTest(t, "web store simulator", func(addr string) (*Server, error) {
+		return Start(addr, cfg)
 	})
-	return s
 }
 
 // Close stops the server and returns the error that ended serving, if any.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	<-s.serveClosed
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return errors.Join(err, s.serveErr)
-}
-
-func requireLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("webstoresim: invalid address %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("webstoresim: address %q is not on loopback; use 127.0.0.1 or [::1]", addr)
-	}
-	return nil
+	return s.server.Close()
 }
