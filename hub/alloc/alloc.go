@@ -22,58 +22,58 @@ type Input struct {
 
 // Explanation lists every step of one allocation, for an operator.
 type Explanation struct {
-	Warehouse string
+	Warehouse string `json:"warehouse"`
 	// Levels lists the pooled 1C warehouses: in configuration order, or
 	// sorted by id when the configuration pools every warehouse.
-	Levels []LevelStep
+	Levels []LevelStep `json:"levels"`
 	// Stock is the sum of the counted levels.
-	Stock    int64
-	Buffer   int64
-	Reserved int64
+	Stock    int64 `json:"stock"`
+	Buffer   int64 `json:"buffer"`
+	Reserved int64 `json:"reserved"`
 	// Pool is Stock − Buffer − Reserved, and never below 0.
-	Pool     int64
-	ScarceAt int64
+	Pool     int64 `json:"pool"`
+	ScarceAt int64 `json:"scarce_at"`
 	// Scarce reports whether scarce mode is on.
-	Scarce bool
+	Scarce bool `json:"scarce"`
 	// ActiveBindings is the number of bindings, counted in priority order,
 	// that may show stock.
-	ActiveBindings int
+	ActiveBindings int `json:"active_bindings"`
 	// CarvedOut is the sum of the fixed bindings' carve-outs.
-	CarvedOut int64
+	CarvedOut int64 `json:"carved_out"`
 	// Shared is the part of the pool left after the carve-outs.
-	Shared   int64
-	Bindings []BindingStep
+	Shared   int64         `json:"shared"`
+	Bindings []BindingStep `json:"bindings"`
 }
 
 // LevelStep is one pooled 1C warehouse.
 type LevelStep struct {
-	Warehouse string
+	Warehouse string `json:"warehouse"`
 	// Level is the stock in the input, 0 when the warehouse is missing.
-	Level int64
+	Level int64 `json:"level"`
 	// Counted is the level added to the stock: max(0, Level).
-	Counted int64
+	Counted int64 `json:"counted"`
 }
 
 // BindingStep is the computation of one binding, in priority order.
 type BindingStep struct {
-	Channel string
-	Rule    string
+	Channel string `json:"channel"`
+	Rule    string `json:"rule"`
 	// Active is false for a binding that shows 0 because scarce mode is on
 	// and it is not among the first ScarceChannels bindings.
-	Active bool
+	Active bool `json:"active"`
 	// Sold is the part of Reserved counted against the carve-out. Fixed
 	// bindings only.
-	Sold int64
+	Sold int64 `json:"sold"`
 	// CarveOut is the number of units set aside for this channel alone.
 	// Fixed bindings only.
-	CarveOut int64
+	CarveOut int64 `json:"carve_out"`
 	// Raw is the number given by the rule, before Cap and Min.
-	Raw int64
+	Raw int64 `json:"raw"`
 	// Capped is Raw lowered to Cap.
-	Capped int64
+	Capped int64 `json:"capped"`
 	// Final is the number the channel shows: Capped, or 0 when Capped is
 	// below Min.
-	Final int64
+	Final int64 `json:"final"`
 }
 
 // Allocate returns the number of units each bound channel shows for one

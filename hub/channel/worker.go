@@ -441,7 +441,13 @@ func (w *Worker) settle(ctx context.Context, items []adapters.StockItem, results
 }
 
 func (w *Worker) deadLetter(ctx context.Context, it adapters.StockItem, attempts int, reason string, cause error, cs ledger.ChannelState) ledger.ChannelState {
-	payload, _ := json.Marshal(it)
+	// The payload names the unit, because a price travels in kopecks.
+	unit := "units"
+	if w.target.Kind() == "prices" {
+		unit = "kopecks"
+	}
+	payload, _ := json.Marshal(map[string]any{"sku": it.SKU, "external_id": it.ExternalID, "kind": w.target.Kind(),
+		"value": it.Quantity, "unit": unit})
 	id, err := w.store.AddDeadLetter(ctx, ledger.DeadLetter{
 		Channel:   w.StateKey(),
 		SKUs:      []string{it.SKU},
