@@ -75,16 +75,16 @@ type BindingView struct {
 // the SKUs that have, or lack, an id on the channel, with counts of both.
 func (a *API) listChannelSKUs(c *fiber.Ctx) error {
 	name := c.Params("name")
-	var bind func(*ledger.SKUStock) string
+	var binder *channel.Binder
 	for _, w := range a.Channels {
-		if w.Channel() == name {
-			bind = w.ExternalID
+		if w.Channel() == name && w.Kind() == "stock" {
+			binder = w.Binder()
 		}
 	}
-	if f, ok := a.Feeds[name]; ok && bind == nil {
-		bind = f.Binder.Resolve
+	if f, ok := a.Feeds[name]; ok && binder == nil {
+		binder = f.Binder
 	}
-	if bind == nil {
+	if binder == nil {
 		return fail(c, fiber.StatusNotFound, "channel "+strconv.Quote(name)+" is not in the config")
 	}
 	want := c.Query("bound", "false")
@@ -103,11 +103,28 @@ func (a *API) listChannelSKUs(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		exts := make(map[string]string, len(page))
+		var keys []string
 		for _, sku := range page {
-			ext := ""
 			if s := st[sku]; s != nil {
-				ext = bind(s)
+				exts[sku] = binder.Resolve(s)
+				keys = append(keys, exts[sku])
 			}
+		}
+		// An article or barcode shared by several SKUs binds none of them.
+		if field := binder.KeyField(); field != "" && len(keys) > 0 {
+			shared, err := a.Store.SharedKeys(c.UserContext(), field, keys)
+			if err != nil {
+				return err
+			}
+			for sku, ext := range exts {
+				if shared[ext] {
+					exts[sku] = ""
+				}
+			}
+		}
+		for _, sku := range page {
+			ext := exts[sku]
 			isBound := ext != ""
 			if isBound {
 				bound++

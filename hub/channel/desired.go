@@ -232,6 +232,18 @@ func (b *Binder) Resolve(st *ledger.SKUStock) string {
 	return st.SKU
 }
 
+// KeyField returns "article" or "barcode" for a binder that uses that 1C
+// field as the channel's id, and "" otherwise.
+func (b *Binder) KeyField() string {
+	switch b.by {
+	case BindArticle:
+		return "article"
+	case BindBarcode:
+		return "barcode"
+	}
+	return ""
+}
+
 // FromCatalog reports whether the binder reads the channel's catalogue,
 // and how often.
 func (b *Binder) FromCatalog() (bool, time.Duration) { return b.by == BindCatalog, b.refresh }

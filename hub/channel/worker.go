@@ -378,6 +378,23 @@ func (w *Worker) round(ctx context.Context, skus []string) error {
 		claimed[ext] = sku
 		items = append(items, adapters.StockItem{SKU: sku, ExternalID: ext, Quantity: desired})
 	}
+	if field := w.binder.KeyField(); field != "" && len(items) > 0 {
+		// The same article or barcode on SKUs outside this round binds
+		// none of them either.
+		exts := make([]string, len(items))
+		for i, it := range items {
+			exts[i] = it.ExternalID
+		}
+		shared, err := w.store.SharedKeys(ctx, field, exts)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if shared[it.ExternalID] {
+				ambiguous = append(ambiguous, it.SKU)
+			}
+		}
+	}
 	if len(ambiguous) > 0 {
 		items, save = w.dropAmbiguous(items, save, ambiguous, stock, states)
 	}

@@ -296,3 +296,41 @@ func TestIntervalChannelWaitsForBoundary(t *testing.T) {
 		t.Errorf("pushes at the boundary = %d, want 1", n)
 	}
 }
+
+func TestSharedArticleBindsNone(t *testing.T) {
+	s := newStore(t)
+	clk := &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	ctx := context.Background()
+	tx, err := s.BeginFile(ctx, &model.Document{File: "offers.xml", Kind: model.KindOffers, Generated: clk.Now(), ChangesOnly: true}, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sku, article := range map[string]string{"A": "MUG-300", "B": "MUG-300", "C": "KET-17"} {
+		o := &model.Offer{SKU: sku, ProductID: sku, Article: article, Stocks: []model.Stock{{Warehouse: "w", Quantity: model.MustDecimal("4")}}}
+		if err := tx.Offer(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := &fakePusher{}
+	b, _ := NewBinder(BindingConfig{By: BindArticle})
+	w, _ := NewWorker(WorkerConfig{Channel: "shop", Clock: clk}, s, StockTarget{Pusher: p}, b, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// A and C in one round, B in another: A's article is shared all the same.
+	for _, round := range [][]string{{"A", "C"}, {"B"}} {
+		if err := w.round(ctx, round); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := p.sent()
+	if len(sent) != 1 || sent[0].SKU != "C" {
+		t.Errorf("sent %+v, want only C: A and B share an article", sent)
+	}
+	states, _ := s.ChannelStates(ctx, "shop", []string{"A", "B"})
+	for _, sku := range []string{"A", "B"} {
+		if states[sku].LastError == "" {
+			t.Errorf("state of %s has no error, want the shared-id reason", sku)
+		}
+	}
+}

@@ -748,6 +748,40 @@ func (s *SQLStore) SKUsBy(ctx context.Context, by, value string) ([]string, erro
 	return out, rows.Err()
 }
 
+// SharedKeys implements Store.
+func (s *SQLStore) SharedKeys(ctx context.Context, by string, values []string) (map[string]bool, error) {
+	col := "article"
+	if by == "barcode" {
+		col = "barcode"
+	} else if by != "article" {
+		return nil, fmt.Errorf("ledger: shared keys by %q: use article or barcode", by)
+	}
+	out := map[string]bool{}
+	for _, part := range chunks(values, 1000) {
+		in, args := s.inList("k", part)
+		rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT k FROM (
+				SELECT CASE WHEN o.`+col+` <> '' THEN o.`+col+` ELSE COALESCE(p.`+col+`, '') END AS k
+				FROM offers o LEFT JOIN products p ON p.id = o.product_id) keys
+			WHERE `+in+` GROUP BY k HAVING COUNT(*) > 1`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: shared keys by %s: %w", by, err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("ledger: shared keys by %s: %w", by, err)
+			}
+			out[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("ledger: shared keys by %s: %w", by, err)
+		}
+	}
+	return out, nil
+}
+
 // UnpublishedFiles implements Store.
 func (s *SQLStore) UnpublishedFiles(ctx context.Context, limit int) ([]FileRef, error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT seq, file FROM files WHERE published_at = 0 ORDER BY seq LIMIT ?`), limit)

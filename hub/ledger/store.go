@@ -64,6 +64,9 @@ type Store interface {
 	// SKUsBy returns the SKUs whose article (by "article") or barcode (by
 	// "barcode") is value; the offer's own value wins over its product's.
 	SKUsBy(ctx context.Context, by, value string) ([]string, error)
+	// SharedKeys returns which of values are the article (by "article") or
+	// barcode (by "barcode") of more than one SKU.
+	SharedKeys(ctx context.Context, by string, values []string) (map[string]bool, error)
 
 	// AddDeadLetter stores a message that exhausted its attempts or failed
 	// permanently. A dead letter whose MessageID is already stored is not
