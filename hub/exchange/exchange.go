@@ -48,6 +48,8 @@ type Handler struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	logins loginThrottle
+
 	mu       sync.Mutex
 	sessions map[string]*session // by token
 	latest   *session            // the session used by Basic auth alone

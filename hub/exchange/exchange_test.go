@@ -944,3 +944,21 @@ func TestOtherMethodGetsFailure(t *testing.T) {
 		assertFailure(t, env.client().do(method, q("checkauth"), nil))
 	}
 }
+
+func TestFailedLoginsThrottled(t *testing.T) {
+	env := newTestEnv(t, &fakeImporter{}, nil)
+	wrong := env.client()
+	wrong.auth = basic(testUser, "guess")
+	for i := 0; i < loginBurst; i++ {
+		assertFailure(t, wrong.do("GET", q("checkauth"), nil))
+	}
+	right := env.client()
+	r := right.do("GET", q("checkauth"), nil)
+	if r.lines[0] != "failure" || !strings.Contains(strings.Join(r.lines, " "), "Слишком много") {
+		t.Fatalf("right password after %d failures = %q, want failure with the too-many message", loginBurst, r.lines)
+	}
+	env.clock.Add(loginEvery)
+	if r := right.do("GET", q("checkauth"), nil); r.lines[0] != "success" {
+		t.Errorf("right password after the budget refilled = %q, want success", r.lines)
+	}
+}

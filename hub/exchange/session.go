@@ -56,6 +56,10 @@ func (h *Handler) newSession() *session {
 func (h *Handler) checkauth(c *fiber.Ctx) error {
 	user, ok := h.basicAuth(c)
 	if !ok {
+		if h.logins.blocked(c.IP(), h.cfg.Clock()) {
+			h.log.Warn("checkauth rejected: too many failed logins", "remote", c.IP())
+			return fail(c, tooManyRu)
+		}
 		h.log.Warn("checkauth rejected: invalid credentials", "user", user, "remote", c.IP())
 		return fail(c, "Неверное имя пользователя или пароль для обмена с сайтом. Проверьте их в настройках узла обмена в 1С.")
 	}
@@ -155,7 +159,15 @@ func (h *Handler) basicAuth(c *fiber.Ctx) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return user, equalSecret(user, h.cfg.Username)&equalSecret(password, h.cfg.Password) == 1
+	now := h.cfg.Clock()
+	if h.logins.blocked(c.IP(), now) {
+		return user, false
+	}
+	if equalSecret(user, h.cfg.Username)&equalSecret(password, h.cfg.Password) != 1 {
+		h.logins.fail(c.IP(), now)
+		return user, false
+	}
+	return user, true
 }
 
 // equalSecret compares SHA-256 digests so that the time taken does not
