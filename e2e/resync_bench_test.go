@@ -24,13 +24,12 @@ import (
 // resyncChannel is one vendor in BenchmarkResync.
 type resyncChannel struct {
 	name string
-	// scale speeds up the vendor's clock. It is chosen so that one request
-	// interval lasts well above the time the simulator takes to validate a
-	// request against the vendor spec (15-25 ms here), so that the measured
-	// ratio is the hub's pacing and not the simulator's speed: Ozon's 750 ms
-	// interval becomes 75 ms at 10, and Wildberries' 200 ms stays 200 ms.
-	// At 50, Ozon measured 1.08x because each request outlasted its
-	// interval.
+	// scale speeds up the vendor's clock. One request interval must last
+	// well above the 15-25 ms the simulator takes to validate a request
+	// against the vendor spec, so that the ratio measures the hub's pacing
+	// and not the simulator's speed. Ozon's 750 ms interval becomes 75 ms
+	// at 10, and Wildberries' 200 ms stays 200 ms. At 50, Ozon measured
+	// 1.08x because each request outlasted its interval.
 	scale float64
 	// batch and perMinute are the vendor's documented limits that the
 	// theoretical minimum uses.
@@ -38,7 +37,7 @@ type resyncChannel struct {
 	perMinute float64
 	// start starts the vendor's simulator on clock and returns the channel
 	// config and functions to read how many items it holds and how many
-	// 429 answers it sent.
+	// 429 responses it sent.
 	start func(b *testing.B, clock retry.Clock, mapFile string) (yaml string, held func() int, tooMany func() int)
 }
 
@@ -46,7 +45,7 @@ type resyncChannel struct {
 // warehouses) to each vendor's simulator, with the vendor's real limits on
 // a clock scaled per vendor. It reports the ratio of the measured time
 // to the theoretical minimum, items ÷ batch size ÷ allowed rate, and the
-// rate-limit answers (429, or 503 for InSales), which must be 0.
+// rate-limit responses (429, or 503 for InSales), which must be 0.
 func BenchmarkResync(b *testing.B) {
 	const skus = 20000
 	dir := b.TempDir()
@@ -121,7 +120,7 @@ func BenchmarkResync(b *testing.B) {
 
 // runResync imports pkg into a new hub with one channel and returns the
 // ratio of the scaled time until the simulator held every SKU to the
-// theoretical minimum, and the 429 answers the simulator sent.
+// theoretical minimum, and the 429 responses the simulator sent.
 func runResync(b *testing.B, ch resyncChannel, pkg, mapFile string, skus int) (float64, int) {
 	b.StopTimer()
 	clock := retry.NewScaledClock(ch.scale)

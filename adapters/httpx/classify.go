@@ -11,7 +11,7 @@ import (
 	"obmenhub/retry"
 )
 
-// StatusError is a vendor's answer with a status that Do did not accept.
+// StatusError is a vendor's response with a status that Do did not accept.
 // It is always wrapped in a retry class.
 type StatusError struct {
 	Channel    string
@@ -30,7 +30,7 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// ClassifyStatus returns the retry class of an answer that is not a
+// ClassifyStatus returns the retry class of a response that is not a
 // success, wrapping a *StatusError:
 //   - 429 is deferred until the delay of X-Ratelimit-Retry or Retry-After,
 //     and retriable when neither header is usable;

@@ -27,7 +27,7 @@ type Request struct {
 	PathParams map[string]string
 	// Body is encoded as JSON.
 	Body any
-	// AcceptStatus lists statuses other than 2xx whose answers the caller
+	// AcceptStatus lists statuses other than 2xx whose responses the caller
 	// reads itself, such as Wildberries' 409 with rejected items. Do
 	// returns them with a nil error.
 	AcceptStatus []int
@@ -36,7 +36,7 @@ type Request struct {
 	LogAttrs []slog.Attr
 }
 
-// Response is a vendor's answer that Do accepted.
+// Response is a vendor's response that Do accepted.
 type Response struct {
 	StatusCode int
 	Header     http.Header
@@ -91,7 +91,7 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// isExcludedFromBreaker leaves out answers that say nothing about the
+// isExcludedFromBreaker leaves out responses that tell nothing about the
 // vendor's health: rate limiting and the caller's own cancellation.
 func isExcludedFromBreaker(err error) bool {
 	var callerDone *callerDoneError
@@ -117,7 +117,7 @@ func (c *Client) onBreakerStateChange(name string, from, to gobreaker.State) {
 func (c *Client) BreakerState() string { return c.breaker.State().String() }
 
 // Do sends req, waiting on the rate limiter before every attempt and
-// retrying per Config.Policy. It returns the answer when its status is 2xx
+// retrying per Config.Policy. It returns the response when its status is 2xx
 // or listed in req.AcceptStatus, and otherwise an error that wraps a retry
 // class (see the package documentation).
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {

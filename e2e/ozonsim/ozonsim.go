@@ -248,8 +248,8 @@ func (s *Server) FailNext(n int) {
 	s.faults.FailNext(n)
 }
 
-// DelayNext makes the next stock request wait d of real time before it is
-// answered, to let a client time out.
+// DelayNext makes the next stock request wait d of real time before the
+// simulator responds, to let a client time out.
 func (s *Server) DelayNext(d time.Duration) {
 	s.faults.DelayNext(d)
 }

@@ -232,13 +232,13 @@ func (s *Server) FailNext(n int) {
 	s.faults.FailNext(n)
 }
 
-// DelayNext makes the next stock request wait d of real time before it is
-// answered, to let a client time out.
+// DelayNext makes the next stock request wait d of real time before the
+// simulator responds, to let a client time out.
 func (s *Server) DelayNext(d time.Duration) {
 	s.faults.DelayNext(d)
 }
 
-// FailItem makes every later request that contains chrtID answer 409
+// FailItem makes every later request that contains chrtID get 409
 // with an entry of code for it, such as "CargoWarehouseRestrictionMGT" or
 // "StoreIsProcessing". An empty code removes it.
 func (s *Server) FailItem(chrtID int64, code string) {

@@ -1,12 +1,15 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"obmenhub/adapters"
+	"obmenhub/hub/api"
 	"obmenhub/hub/channel"
 	"obmenhub/hub/config"
+	"obmenhub/hub/ledger"
 )
 
 // channelRun is one configured channel: the workers that push to it, led
@@ -103,4 +106,36 @@ func (a *App) newChannel(ch config.ChannelConfig) (*channelRun, error) {
 	}
 	run.workers = append(run.workers, prices)
 	return run, nil
+}
+
+// channelLimits returns how many units of each SKU channel may still
+// reserve: what its stock worker or feed shows now.
+func (a *App) channelLimits(ctx context.Context, channelName string, skus []string) (map[string]int64, error) {
+	value := func(st *ledger.SKUStock) int64 { return 0 }
+	found := false
+	for _, w := range a.Workers {
+		if w.Channel() == channelName && w.Kind() == "stock" {
+			value = func(st *ledger.SKUStock) int64 { v, _ := w.Value(st); return v }
+			found = true
+		}
+	}
+	if f, ok := a.Feeds[channelName]; ok && !found {
+		target := channel.StockTarget{Channel: channelName, Warehouses: f.Warehouses, Virtual: f.Virtual}
+		value = func(st *ledger.SKUStock) int64 { v, _ := target.Value(st); return v }
+		found = true
+	}
+	if !found {
+		return nil, api.ErrUnknownChannel
+	}
+	stock, err := a.Store.Stock(ctx, skus)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(skus))
+	for _, sku := range skus {
+		if st := stock[sku]; st != nil {
+			out[sku] = value(st)
+		}
+	}
+	return out, nil
 }

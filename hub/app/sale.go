@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"obmenhub/adapters"
@@ -107,12 +108,8 @@ func (e saleExporter) ApplyStatuses(ctx context.Context, statuses []commerceml.O
 }
 
 func splitOrderID(id string) (channel, external string, ok bool) {
-	for i := 0; i < len(id); i++ {
-		if id[i] == '#' {
-			return id[:i], id[i+1:], i > 0 && i < len(id)-1
-		}
-	}
-	return "", "", false
+	channel, external, ok = strings.Cut(id, "#")
+	return channel, external, ok && channel != "" && external != ""
 }
 
 // reflectOrders ends the reservations of orders that 1C confirmed before

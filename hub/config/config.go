@@ -45,7 +45,7 @@ type Config struct {
 
 // ReservationsConfig configures POST /api/v1/reservations.
 type ReservationsConfig struct {
-	// CartTTL ends a reservation that nobody commits or releases, such as
+	// CartTTL ends a reservation that is neither committed nor released, such as
 	// an abandoned web-store cart, when the request gives no ttl.
 	// Default 30m; 0 in the request keeps a reservation until released.
 	CartTTL time.Duration `yaml:"cart_ttl"`
@@ -97,7 +97,7 @@ type ExchangeConfig struct {
 	// MaxUpload is the largest file in bytes accepted after all chunks.
 	// Default 2 GiB.
 	MaxUpload int64 `yaml:"max_upload"`
-	// ProgressAfter is how long an import call waits before it answers
+	// ProgressAfter is how long an import call waits before it returns
 	// "progress". Default 15s.
 	ProgressAfter time.Duration `yaml:"progress_after"`
 }
@@ -172,7 +172,7 @@ type WebstoreConfig struct {
 
 // OrdersConfig sets how a channel's orders are read.
 type OrdersConfig struct {
-	// Poll is how often the hub asks the channel for new and changed
+	// Poll is how often the hub requests the channel's new and changed
 	// orders, such as 30s. Required.
 	Poll time.Duration `yaml:"poll"`
 	// WebhookTokenEnv, for a channel that pushes orders (InSales), names

@@ -37,7 +37,7 @@ type Service struct {
 	AfterCommit func(ctx context.Context, doc *model.Document, res *ledger.FileResult)
 }
 
-// Result is what one imported file changed.
+// Result is the outcome of one imported file.
 type Result struct {
 	Document *model.Document
 	ledger.FileResult
@@ -53,8 +53,8 @@ const publishesInFlight = 8
 // be checked against the ledger.
 func (s *Service) Publish(ctx context.Context, seq int64, file string) error {
 	// Each Publish call waits for its broker confirm, so several calls run
-	// at once to keep that many confirms in flight; events carry no order
-	// that matters, since each only marks SKUs to be checked.
+	// at once to keep that many confirms in flight. The order of events does
+	// not matter, because each only marks SKUs to be checked.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(publishesInFlight)
 	announced := 0
@@ -135,7 +135,7 @@ func (s *Service) ImportReader(ctx context.Context, r io.Reader, name string, lo
 		"offers", res.Offers, "took", now().Sub(start))
 	if err := s.Publish(ctx, res.Version.Seq, name); err != nil {
 		// The file is committed and stays in the outbox until the relay
-		// announces it, so 1C can be answered success all the same.
+		// announces it, so the hub can still return success to 1C.
 		log.Warn("stock events not published; the outbox relay retries", "seq", res.Version.Seq, "err", err)
 	}
 	if s.AfterCommit != nil {
@@ -197,7 +197,8 @@ func (h *fileHandler) write() {
 			}
 			if err != nil {
 				h.written <- err
-				// Drain so that the parser never blocks on a dead writer.
+				// Drain the channel so that the parser, which sends until it sees
+				// the error, does not block on a stopped writer.
 				for range h.work {
 				}
 				return

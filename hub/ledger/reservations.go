@@ -23,7 +23,7 @@ type Reservation struct {
 	OrderID string            `json:"order_id"`
 	Lines   []ReservationLine `json:"lines"`
 	Status  string            `json:"status"`
-	// ExpiresAt ends an active reservation that nobody commits, such as an
+	// ExpiresAt ends an active reservation that is never committed, such as an
 	// abandoned web-store cart; zero means never.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	CreatedAt time.Time `json:"created_at"`
@@ -44,7 +44,7 @@ type Shortage struct {
 	Available int64  `json:"available"`
 }
 
-// InsufficientError is returned by Reserve when some line asks for more
+// InsufficientError is returned by Reserve when some line requests more
 // than is available; nothing is reserved then.
 type InsufficientError struct {
 	Shortages []Shortage
@@ -75,7 +75,7 @@ type Reservations interface {
 	// lines are reserved or none, and two concurrent calls, on one process
 	// or several, never reserve the same unit twice. A repeated call for
 	// the same (channel, order id) returns the stored reservation and
-	// reserves nothing more. It returns *InsufficientError when a line asks
+	// reserves nothing more. It returns *InsufficientError when a line requests
 	// for more than is available.
 	Reserve(ctx context.Context, r Reservation, now time.Time) (*Reservation, error)
 	// Release ends an active reservation and frees its stock. Releasing a

@@ -70,7 +70,7 @@ func OpenSQLite(ctx context.Context, cfg SQLiteConfig) (*SQLStore, error) {
 
 // sqliteSchema is the SQLite schema. Versions are stored as the package's
 // generation time in Unix nanoseconds (gen) and the hub's file sequence
-// (seq); quantities and prices as decimal text, so no value is rounded.
+// (seq). Quantities and prices are decimal text, so no value is rounded.
 var sqliteSchema = []string{
 	`CREATE TABLE IF NOT EXISTS files (
 		seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -96,11 +96,12 @@ var sqliteSchema = []string{
 		seq INTEGER NOT NULL
 	)`,
 	`CREATE INDEX IF NOT EXISTS products_seq ON products(seq)`,
-	// One row per SKU: its stock levels and its prices are each stored as
+	// One row per SKU. Its stock levels and its prices are each stored as
 	// a set with the version of the file that gave them, because a file
 	// lists an offer's stock on all warehouses at once and its prices for
 	// all price types at once. Writing one row per SKU instead of one per
-	// warehouse and price makes a large ingest about three times faster.
+	// warehouse and price made a large ingest about three times faster
+	// (docs/benchmarks.md).
 	`CREATE TABLE IF NOT EXISTS offers (
 		sku TEXT PRIMARY KEY,
 		product_id TEXT NOT NULL,

@@ -1,7 +1,7 @@
 // Package client drives a CommerceML exchange endpoint the way
 // 1C:Enterprise's "Обмен с сайтами" does: checkauth, init, file uploads
 // split at the server's file_limit, then import repeated while the server
-// answers "progress". The e2e tests and `hubctl post` use it.
+// returns "progress". The e2e tests and `hubctl post` use it.
 package client
 
 import (
@@ -38,18 +38,18 @@ type Client struct {
 	cookie    string
 	zip       bool
 	fileLimit int64
-	// Progress counts "progress" answers received, for tests.
+	// Progress counts "progress" responses received, for tests.
 	Progress int
 }
 
-// Answer is a parsed server answer: Status is the first line (success,
+// Response is a parsed server response: Status is the first line (success,
 // progress or failure) and Lines the rest.
-type Answer struct {
+type Response struct {
 	Status string
 	Lines  []string
 }
 
-// FailureError is a "failure" answer; Message is the server's text for
+// FailureError is a "failure" response; Message is the server's text for
 // the 1C operator.
 type FailureError struct {
 	Mode    string
@@ -67,9 +67,9 @@ func (c *Client) httpClient() *http.Client {
 	return &http.Client{Timeout: 60 * time.Second}
 }
 
-// call sends one request of the protocol and parses the answer. A
-// "failure" answer is returned as *FailureError.
-func (c *Client) call(ctx context.Context, method, mode string, query url.Values, body io.Reader) (*Answer, error) {
+// call sends one request of the protocol and parses the response. A
+// "failure" response is returned as *FailureError.
+func (c *Client) call(ctx context.Context, method, mode string, query url.Values, body io.Reader) (*Response, error) {
 	if query == nil {
 		query = url.Values{}
 	}
@@ -91,23 +91,23 @@ func (c *Client) call(ctx context.Context, method, mode string, query url.Values
 	defer resp.Body.Close()
 	text, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("exchange %s: read answer: %w", mode, err)
+		return nil, fmt.Errorf("exchange %s: read response: %w", mode, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("exchange %s: HTTP %d: %s", mode, resp.StatusCode, strings.TrimSpace(string(text)))
 	}
 	lines := strings.Split(strings.ReplaceAll(strings.TrimRight(string(text), "\r\n"), "\r\n", "\n"), "\n")
-	a := &Answer{Status: lines[0], Lines: lines[1:]}
+	a := &Response{Status: lines[0], Lines: lines[1:]}
 	switch {
 	case a.Status == "success", a.Status == "progress":
 		return a, nil
 	case a.Status == "failure":
 		return a, &FailureError{Mode: mode, Message: strings.Join(a.Lines, "\n")}
 	case mode == "init" && strings.Contains(a.Status, "="):
-		// init answers with key=value lines only, as 1C-Bitrix does.
-		return &Answer{Status: "success", Lines: lines}, nil
+		// init returns key=value lines only, as 1C-Bitrix does.
+		return &Response{Status: "success", Lines: lines}, nil
 	}
-	return a, fmt.Errorf("exchange %s: answer starts with %q, want success, progress or failure", mode, a.Status)
+	return a, fmt.Errorf("exchange %s: response starts with %q, expected success, progress or failure", mode, a.Status)
 }
 
 // Login runs checkauth and init, and remembers the session cookie, zip
@@ -118,7 +118,7 @@ func (c *Client) Login(ctx context.Context) error {
 		return err
 	}
 	if len(a.Lines) < 2 {
-		return fmt.Errorf("exchange checkauth: answer has %d lines, want cookie name and value", len(a.Lines)+1)
+		return fmt.Errorf("exchange checkauth: response has %d lines, expected the cookie name and value", len(a.Lines)+1)
 	}
 	c.cookie = a.Lines[0] + "=" + a.Lines[1]
 	a, err = c.call(ctx, http.MethodGet, "init", nil, nil)
@@ -139,7 +139,7 @@ func (c *Client) Login(ctx context.Context) error {
 		}
 	}
 	if c.fileLimit == 0 {
-		return errors.New("exchange init: answer has no file_limit")
+		return errors.New("exchange init: response has no file_limit")
 	}
 	return nil
 }
@@ -165,8 +165,8 @@ func (c *Client) Upload(ctx context.Context, name string, data []byte) error {
 	}
 }
 
-// Import asks the server to import name and repeats the call while it
-// answers "progress".
+// Import requests the import of name and repeats the call while the
+// server returns "progress".
 func (c *Client) Import(ctx context.Context, name string) error {
 	pause := c.ProgressPause
 	if pause == 0 {
