@@ -137,7 +137,7 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 
 	results := make([]itemResult, len(body.Stocks))
 	s.mu.Lock()
-	s.agents = append(s.agents, r.UserAgent())
+	s.log.Request(r.UserAgent())
 	for i, item := range body.Stocks {
 		results[i] = s.applyItem(item, now, r.UserAgent())
 	}
@@ -173,8 +173,7 @@ func (s *Server) applyItem(item stockItem, now time.Time, agent string) itemResu
 	}
 
 	s.lastUpdate[key] = now
-	s.stock[key] = item.Stock
-	s.history[key] = append(s.history[key], Update{Value: item.Stock, Agent: agent, At: now})
+	s.log.Set(key, item.Stock, agent, now)
 	s.stats.Updated++
 	res.Updated = true
 	return res

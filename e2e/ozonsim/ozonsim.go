@@ -177,9 +177,7 @@ type Server struct {
 	faults     simkit.Faults
 
 	mu         sync.Mutex
-	stock      map[Key]int64
-	history    map[Key][]Update
-	agents     []string
+	log        simkit.StockLog[Key]
 	lastUpdate map[Key]time.Time
 	itemErrors map[string]string
 	stats      Stats
@@ -213,8 +211,6 @@ func Start(addr string, cfg Config) (*Server, error) {
 		limiter:    rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
 		priceLimit: rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerSecond), cfg.PriceBurst),
 		server:     server,
-		stock:      map[Key]int64{},
-		history:    map[Key][]Update{},
 		lastUpdate: map[Key]time.Time{},
 		itemErrors: map[string]string{},
 
@@ -268,22 +264,11 @@ func (s *Server) FailItem(offerID, code string) {
 
 // Stock returns the stock last set for offerID on warehouse.
 func (s *Server) Stock(offerID string, warehouse int64) (int64, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.stock[Key{OfferID: offerID, WarehouseID: warehouse}]
-	return v, ok
+	return s.log.Get(Key{OfferID: offerID, WarehouseID: warehouse})
 }
 
 // Snapshot returns a copy of every stock set so far.
-func (s *Server) Snapshot() map[Key]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[Key]int64, len(s.stock))
-	for k, v := range s.stock {
-		out[k] = v
-	}
-	return out
-}
+func (s *Server) Snapshot() map[Key]int64 { return s.log.Snapshot() }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
@@ -293,35 +278,14 @@ func (s *Server) Stats() Stats {
 }
 
 // Update is one accepted stock value of a key, in arrival order.
-type Update struct {
-	Value int64
-	// Agent is the request's User-Agent, which names the hub instance.
-	Agent string
-	At    time.Time
-}
+type Update = simkit.Update
 
 // History returns every value accepted for key, oldest first.
-func (s *Server) History(key Key) []Update {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Update(nil), s.history[key]...)
-}
+func (s *Server) History(key Key) []Update { return s.log.History(key) }
 
 // Histories returns the history of every key.
-func (s *Server) Histories() map[Key][]Update {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[Key][]Update, len(s.history))
-	for k, h := range s.history {
-		out[k] = append([]Update(nil), h...)
-	}
-	return out
-}
+func (s *Server) Histories() map[Key][]Update { return s.log.Histories() }
 
 // Agents returns the User-Agent of every request that updated stock, in
 // arrival order.
-func (s *Server) Agents() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.agents...)
-}
+func (s *Server) Agents() []string { return s.log.Agents() }

@@ -154,3 +154,27 @@ func TestSetOfKeepsNil(t *testing.T) {
 		t.Error("SetOf(a, b, a) contains c")
 	}
 }
+
+func TestStockLogRecords(t *testing.T) {
+	var l StockLog[string]
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	l.Request("hub-a")
+	l.Set("A", 5, "hub-a", at)
+	l.Set("A", 7, "hub-b", at.Add(time.Second))
+	if v, ok := l.Get("A"); !ok || v != 7 {
+		t.Errorf("Get(A) = %d, %v; want 7", v, ok)
+	}
+	if _, ok := l.Get("B"); ok {
+		t.Errorf("Get(B) found a value, want none")
+	}
+	h := l.History("A")
+	if len(h) != 2 || h[0].Value != 5 || h[1].Agent != "hub-b" {
+		t.Errorf("History(A) = %+v, want 5 by hub-a then 7 by hub-b", h)
+	}
+	if s := l.Snapshot(); len(s) != 1 || s["A"] != 7 {
+		t.Errorf("Snapshot = %v, want A=7", s)
+	}
+	if a := l.Agents(); len(a) != 1 || a[0] != "hub-a" {
+		t.Errorf("Agents = %v, want [hub-a]", a)
+	}
+}

@@ -147,11 +147,10 @@ func (s *Server) handleStocks(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	s.agents = append(s.agents, r.UserAgent())
+	s.log.Request(r.UserAgent())
 	for _, item := range body.Stocks {
 		key := Key{ChrtID: item.ChrtID, WarehouseID: warehouse}
-		s.stock[key] = item.Amount
-		s.history[key] = append(s.history[key], Update{Value: item.Amount, Agent: r.UserAgent(), At: now})
+		s.log.Set(key, item.Amount, r.UserAgent(), now)
 		s.stats.Updated++
 	}
 	s.mu.Unlock()

@@ -158,9 +158,7 @@ type Server struct {
 	faults     simkit.Faults
 
 	mu         sync.Mutex
-	stock      map[Key]int64
-	history    map[Key][]Update
-	agents     []string
+	log        simkit.StockLog[Key]
 	itemErrors map[int64]string
 	stats      Stats
 
@@ -196,8 +194,6 @@ func Start(addr string, cfg Config) (*Server, error) {
 		limiter:    rate.NewLimiter(rate.Limit(cfg.RequestsPerMinute/60), cfg.Burst),
 		priceLimit: rate.NewLimiter(rate.Limit(cfg.PriceRequestsPerMinute/60), cfg.PriceBurst),
 		server:     server,
-		stock:      map[Key]int64{},
-		history:    map[Key][]Update{},
 		itemErrors: map[int64]string{},
 
 		prices:       map[int64]Price{},
@@ -257,22 +253,11 @@ func (s *Server) Stock(chrtID string, warehouse int64) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.stock[Key{ChrtID: id, WarehouseID: warehouse}]
-	return v, ok
+	return s.log.Get(Key{ChrtID: id, WarehouseID: warehouse})
 }
 
 // Snapshot returns a copy of every stock set so far.
-func (s *Server) Snapshot() map[Key]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[Key]int64, len(s.stock))
-	for k, v := range s.stock {
-		out[k] = v
-	}
-	return out
-}
+func (s *Server) Snapshot() map[Key]int64 { return s.log.Snapshot() }
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
@@ -282,35 +267,14 @@ func (s *Server) Stats() Stats {
 }
 
 // Update is one accepted stock value of a key, in arrival order.
-type Update struct {
-	Value int64
-	// Agent is the request's User-Agent, which names the hub instance.
-	Agent string
-	At    time.Time
-}
+type Update = simkit.Update
 
 // History returns every value accepted for key, oldest first.
-func (s *Server) History(key Key) []Update {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Update(nil), s.history[key]...)
-}
+func (s *Server) History(key Key) []Update { return s.log.History(key) }
 
 // Histories returns the history of every key.
-func (s *Server) Histories() map[Key][]Update {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[Key][]Update, len(s.history))
-	for k, h := range s.history {
-		out[k] = append([]Update(nil), h...)
-	}
-	return out
-}
+func (s *Server) Histories() map[Key][]Update { return s.log.Histories() }
 
 // Agents returns the User-Agent of every request that updated stock, in
 // arrival order.
-func (s *Server) Agents() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.agents...)
-}
+func (s *Server) Agents() []string { return s.log.Agents() }
